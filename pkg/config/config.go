@@ -1,0 +1,127 @@
+// Package config resolves cco's settings: embedded defaults < config.toml <
+// CCO_* environment < command-line flags, in one pure function (Resolve) that
+// records where every value came from. It also knows the platform paths and
+// edits config.toml in place without losing comments.
+//
+// It imports only the standard library, go-toml and go-humanize.
+package config
+
+import (
+	"fmt"
+	"time"
+)
+
+// Config is the effective configuration of cco.
+type Config struct {
+	Server    Server
+	Upstream  Upstream
+	Cache     Cache
+	Database  Database
+	Log       Log
+	Updates   Updates
+	RateLimit RateLimit
+}
+
+// Server configures the local listener.
+type Server struct {
+	Host            string
+	Port            int // 0 picks a free port
+	ShutdownTimeout time.Duration
+	OpenBrowser     bool
+}
+
+// Upstream is the Anthropic API that cco forwards to.
+type Upstream struct {
+	URL string
+}
+
+// Cache configures the response cache.
+type Cache struct {
+	Enabled bool
+	Size    int64 // bytes
+	TTL     time.Duration
+}
+
+// Database locates the analytics store.
+type Database struct {
+	URL string // sqlite:///absolute/path.db
+}
+
+// Log configures logging and the rotation of instance log files.
+type Log struct {
+	Level      string // trace, debug, info, warn, error
+	Format     string // text or json
+	MaxSize    int64  // bytes before a log file is rotated
+	MaxBackups int    // rotated files kept
+	Compress   bool   // gzip rotated files
+}
+
+// Updates configures the self-updater.
+type Updates struct {
+	Enabled  bool
+	Channel  string // stable or beta
+	Interval time.Duration
+}
+
+// RateLimit holds per-client-IP limits. Zero means no limit.
+type RateLimit struct {
+	APIRequestsPerMinute   int // /api/* and control routes
+	APIConcurrent          int
+	ProxyRequestsPerMinute int // /v1/* from loopback clients
+	ProxyConcurrent        int
+}
+
+// SourceKind says which layer supplied a value.
+type SourceKind int
+
+// The layers, lowest precedence first.
+const (
+	FromDefault SourceKind = iota
+	FromFile
+	FromEnv
+	FromFlag
+)
+
+func (k SourceKind) String() string {
+	return [...]string{"default", "file", "env", "flag"}[k]
+}
+
+// Source records where a value came from.
+type Source struct {
+	Kind SourceKind
+	Name string // "config.toml:12", "CCO_PORT", "--port"; empty for defaults
+	Raw  string // the text that was parsed
+}
+
+func (s Source) String() string {
+	if s.Name == "" {
+		return s.Kind.String()
+	}
+	return s.Kind.String() + " " + s.Name
+}
+
+// Error is a configuration mistake. It names the file and line when the
+// mistake is in config.toml, and the key when one is at fault.
+type Error struct {
+	Path string // config file, when the mistake is in it
+	Line int    // 1-based; 0 when unknown
+	Key  string // dotted key, when one is at fault
+	From string // "CCO_PORT" or "--port" when the value came from there
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	var s string
+	switch {
+	case e.Path != "" && e.Line > 0:
+		s = fmt.Sprintf("config %s:%d: ", e.Path, e.Line)
+	case e.Path != "":
+		s = fmt.Sprintf("config %s: ", e.Path)
+	case e.From != "":
+		s = e.From + ": "
+	}
+	if e.Key != "" {
+		s += e.Key + ": "
+	}
+	return s + e.Msg
+}

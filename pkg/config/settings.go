@@ -1,0 +1,330 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dustin/go-humanize"
+)
+
+// valueKind tells `config set` how to write a value in TOML.
+type valueKind int
+
+const (
+	kindString valueKind = iota
+	kindInt
+	kindBool
+	kindSize     // integer bytes or a string such as "512MiB"
+	kindDuration // integer seconds or a string such as "90s"
+)
+
+// setting describes one configuration key: where it comes from, its default,
+// how to parse it into a Config and how to print it back.
+type setting struct {
+	key      string
+	env      string
+	doc      string
+	kind     valueKind
+	def      func(Paths) string
+	parse    func(raw string, c *Config) error // the error names no key; the caller adds it
+	format   func(c *Config) string
+	envValue func(string) string // maps the env text to a value; nil means identity
+}
+
+// Key describes one configuration key for help and listings.
+type Key struct {
+	Name string // dotted, as in config.toml
+	Env  string // environment variable, if any
+	Doc  string
+}
+
+// Keys lists every configuration key in display order.
+func Keys() []Key {
+	keys := make([]Key, len(settings))
+	for i, s := range settings {
+		keys[i] = Key{Name: s.key, Env: s.env, Doc: s.doc}
+	}
+	return keys
+}
+
+func lookup(key string) (*setting, bool) {
+	for i := range settings {
+		if settings[i].key == key {
+			return &settings[i], true
+		}
+	}
+	return nil, false
+}
+
+func constant(s string) func(Paths) string { return func(Paths) string { return s } }
+
+var settings = []setting{
+	{
+		key: "server.host", env: "CCO_HOST", doc: "address to listen on", def: constant("127.0.0.1"),
+		parse: func(raw string, c *Config) error {
+			h := strings.TrimSuffix(strings.TrimPrefix(raw, "["), "]")
+			if h == "" || strings.ContainsAny(h, " /") {
+				return fmt.Errorf("%q is not a host name or IP address", raw)
+			}
+			c.Server.Host = h
+			return nil
+		},
+		format: func(c *Config) string { return c.Server.Host },
+	},
+	intSetting("server.port", "CCO_PORT", "3000", "port to listen on; 0 picks a free port", 0, 65535,
+		func(c *Config) *int { return &c.Server.Port }),
+	durationSetting("server.shutdown_timeout", "", "30s", "how long in-flight requests may finish on shutdown", time.Second,
+		func(c *Config) *time.Duration { return &c.Server.ShutdownTimeout }),
+	func() setting {
+		s := boolSetting("server.open_browser", "NO_BROWSER", "true", "open the dashboard when run on a terminal (NO_BROWSER=1 turns it off)",
+			func(c *Config) *bool { return &c.Server.OpenBrowser })
+		s.envValue = func(string) string { return "false" }
+		return s
+	}(),
+	{
+		key: "upstream.url", env: "CCO_UPSTREAM_URL", doc: "Anthropic API base URL", def: constant("https://api.anthropic.com"),
+		parse: func(raw string, c *Config) error {
+			u, err := url.Parse(raw)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("%q is not an http(s) URL", raw)
+			}
+			if u.RawQuery != "" || u.Fragment != "" {
+				return fmt.Errorf("%q must not carry a query or fragment", raw)
+			}
+			c.Upstream.URL = strings.TrimSuffix(raw, "/")
+			return nil
+		},
+		format: func(c *Config) string { return c.Upstream.URL },
+	},
+	boolSetting("cache.enabled", "CCO_CACHE_ENABLED", "true", "serve repeated requests from the response cache",
+		func(c *Config) *bool { return &c.Cache.Enabled }),
+	sizeSetting("cache.size", "CCO_CACHE_SIZE", "1GiB", "response cache bound in bytes (512MiB, 1GiB, ...)", 0,
+		func(c *Config) *int64 { return &c.Cache.Size }),
+	durationSetting("cache.ttl", "CCO_CACHE_TTL", "1h", "how long a cached answer lives (seconds or 90s, 1h, ...)", time.Second,
+		func(c *Config) *time.Duration { return &c.Cache.TTL }),
+	{
+		key: "database.url", env: "CCO_DATABASE_URL", doc: "analytics database (sqlite:///path/to/analytics.db)",
+		def: func(p Paths) string { return SQLiteURL(filepath.Join(p.DataDir, "analytics.db")) },
+		parse: func(raw string, c *Config) error {
+			if _, err := SQLitePath(raw); err != nil {
+				return err
+			}
+			c.Database.URL = raw
+			return nil
+		},
+		format: func(c *Config) string { return c.Database.URL },
+	},
+	oneOfSetting("log.level", "CCO_LOG_LEVEL", "info", "log level", []string{"trace", "debug", "info", "warn", "error"},
+		func(c *Config) *string { return &c.Log.Level }),
+	oneOfSetting("log.format", "CCO_LOG_FORMAT", "text", "log format", []string{"text", "json"},
+		func(c *Config) *string { return &c.Log.Format }),
+	sizeSetting("log.max_size", "", "10MiB", "size at which an instance log file is rotated", 1<<20,
+		func(c *Config) *int64 { return &c.Log.MaxSize }),
+	intSetting("log.max_backups", "", "5", "rotated log files kept per instance", 1, 1000,
+		func(c *Config) *int { return &c.Log.MaxBackups }),
+	boolSetting("log.compress", "", "true", "gzip rotated log files",
+		func(c *Config) *bool { return &c.Log.Compress }),
+	boolSetting("updates.enabled", "CCO_UPDATES_ENABLED", "true", "check for new releases",
+		func(c *Config) *bool { return &c.Updates.Enabled }),
+	oneOfSetting("updates.channel", "CCO_UPDATES_CHANNEL", "stable", "release channel", []string{"stable", "beta"},
+		func(c *Config) *string { return &c.Updates.Channel }),
+	durationSetting("updates.interval", "", "24h", "time between update checks", time.Hour,
+		func(c *Config) *time.Duration { return &c.Updates.Interval }),
+	intSetting("rate_limit.api_rpm", "", "100", "requests per minute per client to /api/* and control routes (0 = off)", 0, math.MaxInt32,
+		func(c *Config) *int { return &c.RateLimit.APIRequestsPerMinute }),
+	intSetting("rate_limit.api_concurrent", "", "10", "concurrent requests per client to /api/* and control routes (0 = off)", 0, math.MaxInt32,
+		func(c *Config) *int { return &c.RateLimit.APIConcurrent }),
+	intSetting("rate_limit.proxy_rpm", "CCO_RATE_LIMIT_RPM", "0", "requests per minute per loopback client to /v1/* (0 = off)", 0, math.MaxInt32,
+		func(c *Config) *int { return &c.RateLimit.ProxyRequestsPerMinute }),
+	intSetting("rate_limit.proxy_concurrent", "CCO_RATE_LIMIT_CONCURRENT", "0", "concurrent requests per loopback client to /v1/* (0 = off)", 0, math.MaxInt32,
+		func(c *Config) *int { return &c.RateLimit.ProxyConcurrent }),
+}
+
+func intSetting(key, env, def, doc string, lo, hi int, field func(*Config) *int) setting {
+	return setting{
+		key: key, env: env, doc: doc, kind: kindInt, def: constant(def),
+		parse: func(raw string, c *Config) error {
+			n, err := strconv.ParseInt(strings.ReplaceAll(raw, "_", ""), 0, 64)
+			if err != nil {
+				return fmt.Errorf("%q is not an integer", raw)
+			}
+			if n < int64(lo) || n > int64(hi) {
+				return fmt.Errorf("%d is out of range (%d-%d)", n, lo, hi)
+			}
+			*field(c) = int(n)
+			return nil
+		},
+		format: func(c *Config) string { return strconv.Itoa(*field(c)) },
+	}
+}
+
+func boolSetting(key, env, def, doc string, field func(*Config) *bool) setting {
+	return setting{
+		key: key, env: env, doc: doc, kind: kindBool, def: constant(def),
+		parse: func(raw string, c *Config) error {
+			b, err := strconv.ParseBool(raw)
+			if err != nil {
+				return fmt.Errorf("%q is not true or false", raw)
+			}
+			*field(c) = b
+			return nil
+		},
+		format: func(c *Config) string { return strconv.FormatBool(*field(c)) },
+	}
+}
+
+func oneOfSetting(key, env, def, doc string, choices []string, field func(*Config) *string) setting {
+	return setting{
+		key: key, env: env, doc: doc + " (" + strings.Join(choices, ", ") + ")", def: constant(def),
+		parse: func(raw string, c *Config) error {
+			v := strings.ToLower(raw)
+			if v == "warning" {
+				v = "warn"
+			}
+			for _, ch := range choices {
+				if v == ch {
+					*field(c) = v
+					return nil
+				}
+			}
+			return fmt.Errorf("%q is not one of %s", raw, strings.Join(choices, ", "))
+		},
+		format: func(c *Config) string { return *field(c) },
+	}
+}
+
+func sizeSetting(key, env, def, doc string, lo int64, field func(*Config) *int64) setting {
+	return setting{
+		key: key, env: env, doc: doc, kind: kindSize, def: constant(def),
+		parse: func(raw string, c *Config) error {
+			n, err := ParseSize(raw)
+			if err != nil {
+				return err
+			}
+			if n < lo {
+				return fmt.Errorf("%s is below the minimum of %s", raw, FormatSize(lo))
+			}
+			*field(c) = n
+			return nil
+		},
+		format: func(c *Config) string { return FormatSize(*field(c)) },
+	}
+}
+
+func durationSetting(key, env, def, doc string, lo time.Duration, field func(*Config) *time.Duration) setting {
+	return setting{
+		key: key, env: env, doc: doc, kind: kindDuration, def: constant(def),
+		parse: func(raw string, c *Config) error {
+			d, err := ParseDuration(raw)
+			if err != nil {
+				return err
+			}
+			if d < lo {
+				return fmt.Errorf("%s is below the minimum of %s", raw, FormatDuration(lo))
+			}
+			*field(c) = d
+			return nil
+		},
+		format: func(c *Config) string { return FormatDuration(*field(c)) },
+	}
+}
+
+// ParseSize reads a byte count: a plain integer or a number with a unit
+// (KiB, MiB, GiB, KB, MB, GB, ...). Negative sizes are refused.
+func ParseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	if strings.HasPrefix(t, "-") {
+		return 0, fmt.Errorf("%q: a size cannot be negative", s)
+	}
+	n, err := humanize.ParseBytes(t)
+	if err != nil || t == "" {
+		return 0, fmt.Errorf("%q is not a size (use bytes or a unit: 512MiB, 1GiB)", s)
+	}
+	if n > math.MaxInt64 {
+		return 0, fmt.Errorf("%q is too large", s)
+	}
+	return int64(n), nil
+}
+
+// FormatSize prints n in the largest binary unit that divides it exactly,
+// so that the result parses back to the same number.
+func FormatSize(n int64) string {
+	for _, u := range []struct {
+		name string
+		size int64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n != 0 && n%u.size == 0 {
+			return strconv.FormatInt(n/u.size, 10) + u.name
+		}
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// ParseDuration reads a Go duration ("90s", "1h30m") or a whole number of
+// seconds ("3600"). Negative durations are refused.
+func ParseDuration(s string) (time.Duration, error) {
+	t := strings.TrimSpace(s)
+	if strings.HasPrefix(t, "-") {
+		return 0, fmt.Errorf("%q: a duration cannot be negative", s)
+	}
+	if n, err := strconv.ParseInt(t, 10, 64); err == nil {
+		if n > int64(math.MaxInt64/time.Second) {
+			return 0, fmt.Errorf("%q is too long", s)
+		}
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(t)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration (use seconds or a unit: 90s, 15m, 1h)", s)
+	}
+	return d, nil
+}
+
+// FormatDuration prints d compactly: "1h", "1h30m", "45s".
+func FormatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// SQLiteURL turns a file path into a sqlite:// database URL.
+func SQLiteURL(path string) string {
+	p := filepath.ToSlash(path)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // C:/Users/... becomes sqlite:///C:/Users/...
+	}
+	return "sqlite://" + p
+}
+
+// SQLitePath extracts the file path from a sqlite:// database URL.
+// "sqlite:///home/u/a.db" names /home/u/a.db; "sqlite:///C:/u/a.db" names
+// C:/u/a.db on Windows.
+func SQLitePath(u string) (string, error) {
+	rest, ok := strings.CutPrefix(u, "sqlite://")
+	if !ok {
+		return "", fmt.Errorf("%q is not a sqlite:// URL (want sqlite:///path/to/analytics.db)", u)
+	}
+	if i := strings.IndexAny(rest, "?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	switch {
+	case rest == "" || rest == "/":
+		return "", errors.New("the sqlite:// URL names no file")
+	case len(rest) >= 3 && rest[0] == '/' && rest[2] == ':': // /C:/...
+		rest = rest[1:]
+	case rest[0] != '/':
+		return "", fmt.Errorf("%q: the path must be absolute (sqlite:///path/to/analytics.db)", u)
+	}
+	return filepath.FromSlash(rest), nil
+}
