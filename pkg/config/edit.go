@@ -151,7 +151,12 @@ func ReadFile(path string) ([]byte, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read config %s: %w", path, err)
+		msg := err.Error()
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			msg = pe.Err.Error()
+		}
+		return nil, &Error{Path: path, Msg: "cannot read: " + msg}
 	}
 	if data == nil {
 		data = []byte{}

@@ -1,0 +1,21 @@
+// Command cco is a local gateway between Claude Code and the Anthropic API.
+// All of it lives in pkg/; main only hands over the values that release
+// builds stamp in with -ldflags "-X main.version=... -X main.commit=... -X main.date=...".
+package main
+
+import (
+	"os"
+
+	"github.com/visiquate/cco/pkg/cli"
+	buildinfo "github.com/visiquate/cco/pkg/version"
+)
+
+var (
+	version = ""
+	commit  = ""
+	date    = ""
+)
+
+func main() {
+	os.Exit(cli.Main(buildinfo.NewInfo(version, commit, date), os.Args[1:]))
+}

@@ -1,0 +1,101 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/visiquate/cco/pkg/config"
+	"github.com/visiquate/cco/pkg/daemon"
+	"github.com/visiquate/cco/pkg/version"
+)
+
+// runFlags maps each flag of `cco run` to the configuration key it sets.
+var runFlags = []struct {
+	name, key, usage string
+	boolValue        string // for boolean flags: the value they set
+}{
+	{name: "host", key: "server.host", usage: "`ADDRESS` to listen on (env CCO_HOST)"},
+	{name: "port", key: "server.port", usage: "`PORT` to listen on; 0 picks a free one (env CCO_PORT)"},
+	{name: "upstream", key: "upstream.url", usage: "Anthropic API base `URL` (env CCO_UPSTREAM_URL)"},
+	{name: "log-level", key: "log.level", usage: "trace, debug, info, warn or error (env CCO_LOG_LEVEL)"},
+	{name: "log-format", key: "log.format", usage: "text or json (env CCO_LOG_FORMAT)"},
+	{name: "no-browser", key: "server.open_browser", usage: "do not open the dashboard in a browser (env NO_BROWSER)", boolValue: "false"},
+}
+
+type runOptions struct {
+	configPath string
+	flags      []config.Flag
+}
+
+func runCommand(info version.Info, sys *System) *cli.Command {
+	flags := []cli.Flag{configFlag()}
+	for _, f := range runFlags {
+		if f.boolValue != "" {
+			flags = append(flags, &cli.BoolFlag{Name: f.name, Usage: f.usage})
+		} else {
+			flags = append(flags, &cli.StringFlag{Name: f.name, Usage: f.usage})
+		}
+	}
+	return &cli.Command{
+		Name:  "run",
+		Usage: "run the gateway in the foreground until interrupted",
+		Description: "Listens on 127.0.0.1:3000 unless told otherwise, writes its log to\n" +
+			"logs/cco-PORT.log and its state to pids/cco-PORT.pid under the data folder,\n" +
+			"and stops gracefully on SIGINT, SIGTERM or `cco shutdown`.",
+		Flags: flags,
+		Action: func(c *cli.Context) error {
+			if err := noArgs(c); err != nil {
+				return err
+			}
+			return runRun(c.Context, info, sys, runOptionsFrom(c))
+		},
+	}
+}
+
+func runOptionsFrom(c *cli.Context) runOptions {
+	o := runOptions{configPath: c.String("config")}
+	for _, f := range runFlags {
+		if !c.IsSet(f.name) {
+			continue
+		}
+		v := f.boolValue
+		if v == "" {
+			v = c.String(f.name)
+		} else if !c.Bool(f.name) {
+			continue
+		}
+		o.flags = append(o.flags, config.Flag{Key: f.key, Name: "--" + f.name, Value: v})
+	}
+	return o
+}
+
+func runRun(ctx context.Context, info version.Info, sys *System, o runOptions) error {
+	lc, err := loadConfig(sys, o.configPath, o.flags, false)
+	if err != nil {
+		return err
+	}
+	cfg := lc.resolved.Config
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(signals)
+
+	var open func(string)
+	if cfg.Server.OpenBrowser && sys.Interactive {
+		open = sys.OpenBrowser
+	}
+	return daemon.Run(ctx, daemon.Options{
+		Config:      cfg,
+		Paths:       lc.paths,
+		Info:        info,
+		PID:         sys.PID,
+		Now:         sys.Now,
+		Stdout:      sys.Stdout,
+		Stderr:      sys.Stderr,
+		Signals:     signals,
+		OpenBrowser: open,
+	})
+}

@@ -1,0 +1,126 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/visiquate/cco/pkg/control"
+	"github.com/visiquate/cco/pkg/runstate"
+)
+
+type shutdownOptions struct {
+	port    int // 0: the only running instance
+	all     bool
+	timeout time.Duration
+}
+
+func shutdownCommand(sys *System) *cli.Command {
+	return &cli.Command{
+		Name:  "shutdown",
+		Usage: "stop running instances gracefully and wait until they are gone",
+		Description: "Asks the instance to stop through its token-protected control API and falls back\n" +
+			"to SIGTERM when that does not answer. Without --port or --all it stops the only\n" +
+			"running instance.",
+		Flags: []cli.Flag{
+			&cli.IntFlag{Name: "port", Usage: "stop the instance on `PORT`"},
+			&cli.BoolFlag{Name: "all", Usage: "stop every running instance"},
+			&cli.DurationFlag{Name: "timeout", Value: time.Minute, Usage: "how long to wait for each instance to exit"},
+		},
+		Action: func(c *cli.Context) error {
+			if err := noArgs(c); err != nil {
+				return err
+			}
+			o := shutdownOptions{port: c.Int("port"), all: c.Bool("all"), timeout: c.Duration("timeout")}
+			if o.all && c.IsSet("port") {
+				return usagef("use --port or --all, not both")
+			}
+			if c.IsSet("port") && (o.port < 1 || o.port > 65535) {
+				return usagef("--port %d is not a port", o.port)
+			}
+			return runShutdown(c.Context, sys, o)
+		},
+	}
+}
+
+func runShutdown(ctx context.Context, sys *System, o shutdownOptions) error {
+	dir, err := pidDir(sys)
+	if err != nil {
+		return err
+	}
+	running, _, err := runstate.List(dir)
+	if err != nil {
+		return err
+	}
+	targets, err := pickInstances(running, o.port, o.all)
+	if err != nil {
+		return err
+	}
+	if len(targets) == 0 { // --all with nothing running
+		fmt.Fprintln(sys.Stdout, "no cco instance is running")
+		return nil
+	}
+	var errs []error
+	for _, st := range targets {
+		if err := stopInstance(ctx, sys, st, o.timeout); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		fmt.Fprintf(sys.Stdout, "stopped cco on port %d (pid %d)\n", st.Port, st.PID)
+	}
+	return errors.Join(errs...)
+}
+
+// pickInstances chooses what to act on: the instance on port, all of them,
+// or the only one running.
+func pickInstances(running []runstate.State, port int, all bool) ([]runstate.State, error) {
+	switch {
+	case all:
+		return running, nil
+	case port != 0:
+		for _, st := range running {
+			if st.Port == port {
+				return []runstate.State{st}, nil
+			}
+		}
+		return nil, exitStatus{code: exitNotRunning, msg: fmt.Sprintf("no cco instance is running on port %d", port)}
+	case len(running) == 0:
+		return nil, exitStatus{code: exitNotRunning, msg: "no cco instance is running"}
+	case len(running) > 1:
+		return nil, usagef("%d instances are running (ports %s); choose one with --port or use --all", len(running), ports(running))
+	}
+	return running, nil
+}
+
+func ports(list []runstate.State) string {
+	s := ""
+	for i, st := range list {
+		if i > 0 {
+			s += ", "
+		}
+		s += fmt.Sprint(st.Port)
+	}
+	return s
+}
+
+// stopInstance asks over the control API, falls back to a signal, and
+// waits for the process to be gone.
+func stopInstance(ctx context.Context, sys *System, st runstate.State, timeout time.Duration) error {
+	reqCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	err := control.Client{HTTP: sys.HTTP, BaseURL: st.BaseURL()}.Shutdown(reqCtx, st.Token)
+	cancel()
+	if err != nil {
+		fmt.Fprintf(sys.Stderr, "cco: port %d: control API refused or did not answer (%v); sending a stop signal to pid %d\n", st.Port, err, st.PID)
+		if err := runstate.Terminate(st.PID); err != nil && runstate.Running(st.PID) {
+			return fmt.Errorf("stop pid %d: %w", st.PID, err)
+		}
+	}
+	if !runstate.WaitGone(st.PID, timeout) {
+		return fmt.Errorf("cco on port %d (pid %d) is still running after %s", st.Port, st.PID, timeout)
+	}
+	// A clean exit removed the state file already; a killed process did not.
+	return runstate.Remove(st)
+}

@@ -1,0 +1,182 @@
+// Package cli is cco's command line: one file per command on urfave/cli/v2
+// (which lives only here), and the one place where errors become exit codes.
+//
+// Every command is an options struct, a function that fills it from flags,
+// and a run function that writes only to the streams in System.
+//
+// It may import every cco package below it.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/visiquate/cco/pkg/config"
+	"github.com/visiquate/cco/pkg/version"
+)
+
+// Exit codes.
+const (
+	exitOK         = 0
+	exitFailure    = 1 // the command failed
+	exitUsage      = 2 // bad flags, arguments or configuration
+	exitNotRunning = 3 // status/shutdown: no instance is running
+)
+
+// System is the outside world a command may touch. Main fills it from the
+// process; tests may fill it themselves.
+type System struct {
+	Stdin       io.Reader
+	Stdout      io.Writer
+	Stderr      io.Writer
+	LookupEnv   func(string) (string, bool)
+	Environ     func() []string
+	Home        string
+	GOOS        string
+	PID         int
+	Now         func() time.Time
+	Interactive bool // stdin and stdout are terminals
+	HTTP        *http.Client
+	OpenBrowser func(url string)
+}
+
+// Main runs cco with args (without the program name) and returns the exit
+// code. It is the only entry point; cmd/cco passes its result to os.Exit.
+func Main(info version.Info, args []string) int {
+	home, _ := os.UserHomeDir()
+	sys := &System{
+		Stdin:       os.Stdin,
+		Stdout:      os.Stdout,
+		Stderr:      os.Stderr,
+		LookupEnv:   os.LookupEnv,
+		Environ:     os.Environ,
+		Home:        home,
+		GOOS:        runtime.GOOS,
+		PID:         os.Getpid(),
+		Now:         time.Now,
+		Interactive: term.IsTerminal(int(os.Stdin.Fd())) && term.IsTerminal(int(os.Stdout.Fd())),
+		HTTP:        &http.Client{Timeout: 5 * time.Second},
+		OpenBrowser: openBrowser,
+	}
+	return Run(context.Background(), info, sys, args)
+}
+
+// Run is Main with the world passed in.
+func Run(ctx context.Context, info version.Info, sys *System, args []string) int {
+	app := newApp(info, sys)
+	err := app.RunContext(ctx, append([]string{"cco"}, args...))
+	return exitCode(sys.Stderr, err)
+}
+
+// usageError is a mistake in how cco was called.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// exitStatus ends a command with a code, printing msg (if any) as the error.
+type exitStatus struct {
+	code int
+	msg  string
+}
+
+func (e exitStatus) Error() string { return e.msg }
+
+// exitCode is the one switch from errors to exit codes; the error is
+// printed here, once, as "cco: ...".
+func exitCode(stderr io.Writer, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var (
+		ue usageError
+		ce *config.Error
+		es exitStatus
+	)
+	code := exitFailure
+	switch {
+	case errors.As(err, &es):
+		code = es.code
+	case errors.As(err, &ue), errors.As(err, &ce):
+		code = exitUsage
+	}
+	if msg := err.Error(); msg != "" {
+		fmt.Fprintf(stderr, "cco: %s\n", msg)
+	}
+	return code
+}
+
+func newApp(info version.Info, sys *System) *cli.App {
+	app := &cli.App{
+		Name:                 "cco",
+		Usage:                "a local gateway between Claude Code and the Anthropic API",
+		UsageText:            "cco [command] [options]",
+		Description:          "cco runs as a local daemon: point Claude Code at it with ANTHROPIC_BASE_URL=http://127.0.0.1:3000.",
+		Version:              info.Version,
+		Reader:               sys.Stdin,
+		Writer:               sys.Stdout,
+		ErrWriter:            sys.Stderr,
+		EnableBashCompletion: true,
+		Suggest:              true,
+		HideVersion:          true,
+		// cco decides exit codes itself, in exitCode.
+		ExitErrHandler: func(*cli.Context, error) {},
+		OnUsageError:   onUsageError,
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usagef("unknown command %q; see `cco --help`", c.Args().First())
+			}
+			return cli.ShowAppHelp(c)
+		},
+		Commands: []*cli.Command{
+			runCommand(info, sys),
+			statusCommand(sys),
+			shutdownCommand(sys),
+			logsCommand(sys),
+			configCommand(sys),
+			versionCommand(info, sys),
+			completionCommand(sys),
+			manCommand(sys),
+		},
+	}
+	for _, c := range app.Commands {
+		setUsageErrors(c)
+	}
+	return app
+}
+
+func setUsageErrors(c *cli.Command) {
+	c.OnUsageError = onUsageError
+	for _, sub := range c.Subcommands {
+		setUsageErrors(sub)
+	}
+}
+
+func onUsageError(_ *cli.Context, err error, _ bool) error {
+	return usageError{err}
+}
+
+// configFlag is --config, shared by the commands that read configuration.
+func configFlag() cli.Flag {
+	return &cli.StringFlag{Name: "config", Usage: "config file `PATH` (env CCO_CONFIG)"}
+}
+
+// noArgs refuses stray positional arguments.
+func noArgs(c *cli.Context) error {
+	if c.Args().Present() {
+		return usagef("%s takes no arguments, got %q", c.Command.FullName(), strings.Join(c.Args().Slice(), " "))
+	}
+	return nil
+}

@@ -1,0 +1,110 @@
+// Package control is the contract between the cco CLI and a running cco
+// daemon: the paths and bodies of the health, readiness and control
+// endpoints, and a small HTTP client for them. The server implements it;
+// the CLI calls it.
+//
+// It imports only the standard library.
+package control
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Paths and header of the daemon's own API.
+const (
+	HealthPath   = "/health"
+	ReadyPath    = "/ready"
+	ShutdownPath = "/api/control/shutdown"
+
+	// TokenHeader carries the instance's control token (from its state
+	// file) on control requests.
+	TokenHeader = "X-CCO-Token"
+)
+
+// Health is the body of GET /health.
+type Health struct {
+	Status    string    `json:"status"` // "ok", or "stopping" during shutdown
+	Uptime    int64     `json:"uptime"` // whole seconds
+	Version   string    `json:"version"`
+	PID       int       `json:"pid"`
+	StartedAt time.Time `json:"started_at"`
+}
+
+// Ready is the body of GET /ready.
+type Ready struct {
+	Ready     bool   `json:"ready"`
+	Timestamp string `json:"timestamp"` // RFC 3339
+}
+
+// Client talks to one daemon.
+type Client struct {
+	HTTP    *http.Client
+	BaseURL string // http://127.0.0.1:3000
+}
+
+// Health fetches the daemon's health over HTTP.
+func (c Client) Health(ctx context.Context) (Health, error) {
+	var h Health
+	resp, err := c.do(ctx, http.MethodGet, HealthPath, "")
+	if err != nil {
+		return h, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return h, fmt.Errorf("health check: %s", statusText(resp))
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+		return h, fmt.Errorf("health check: %w", err)
+	}
+	return h, nil
+}
+
+// Shutdown asks the daemon to stop gracefully. It returns once the daemon
+// has accepted the request, not when it has exited.
+func (c Client) Shutdown(ctx context.Context, token string) error {
+	resp, err := c.do(ctx, http.MethodPost, ShutdownPath, token)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		return fmt.Errorf("shutdown request: %s", statusText(resp))
+	}
+	return nil
+}
+
+func (c Client) do(ctx context.Context, method, path, token string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	if token != "" {
+		req.Header.Set(TokenHeader, token)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	return hc.Do(req)
+}
+
+// statusText describes a failed response, with the message of an error
+// envelope when there is one.
+func statusText(resp *http.Response) string {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	var env struct {
+		Error struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &env) == nil && env.Error.Message != "" {
+		return resp.Status + ": " + env.Error.Message
+	}
+	return strings.TrimSpace(resp.Status)
+}

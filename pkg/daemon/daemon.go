@@ -1,0 +1,158 @@
+// Package daemon runs one cco instance: it claims the port, writes the log
+// and state files, serves until it is told to stop, lets in-flight requests
+// finish, and cleans up after itself.
+//
+// It imports config, logging, runstate, server and version.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/visiquate/cco/pkg/config"
+	"github.com/visiquate/cco/pkg/logging"
+	"github.com/visiquate/cco/pkg/runstate"
+	"github.com/visiquate/cco/pkg/server"
+	"github.com/visiquate/cco/pkg/version"
+)
+
+// Options are what an instance needs from the outside world.
+type Options struct {
+	Config config.Config
+	Paths  config.Paths
+	Info   version.Info
+	PID    int
+	Now    func() time.Time
+	Stdout io.Writer // the "listening on" line, for people and scripts
+	Stderr io.Writer // console copy of the log
+	// Signals delivers SIGINT/SIGTERM. The first starts a graceful stop; a
+	// second one during it cuts in-flight requests off.
+	Signals <-chan os.Signal
+	// OpenBrowser, when set, is called with the dashboard URL once the
+	// instance is serving.
+	OpenBrowser func(url string)
+}
+
+// Run serves until ctx is done, a signal arrives or a control request asks
+// it to stop, and returns nil after a clean stop.
+func Run(ctx context.Context, o Options) error {
+	cfg := o.Config
+	pidDir := o.Paths.PidDir()
+	if _, _, err := runstate.List(pidDir); err != nil { // cleans stale state files
+		return err
+	}
+	if cfg.Server.Port != 0 {
+		if st, ok, _ := runstate.ForPort(pidDir, cfg.Server.Port); ok && runstate.Running(st.PID) {
+			return fmt.Errorf("cco is already running on port %d (pid %d); stop it with `cco shutdown --port %d` or pick another port with --port",
+				st.Port, st.PID, st.Port)
+		}
+	}
+
+	addr := net.JoinHostPort(cfg.Server.Host, strconv.Itoa(cfg.Server.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("cannot listen on %s: the port is in use by another program; pick another with --port (0 picks a free one)", addr)
+		}
+		return fmt.Errorf("cannot listen on %s: %w", addr, err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+
+	logFile := filepath.Join(o.Paths.LogDir(), "cco-"+strconv.Itoa(port)+".log")
+	if err := os.MkdirAll(o.Paths.LogDir(), 0o700); err != nil {
+		return fmt.Errorf("create log folder: %w", err)
+	}
+	file := logging.RotatingFile(logFile, cfg.Log.MaxSize, cfg.Log.MaxBackups, cfg.Log.Compress)
+	defer file.Close()
+	logger, err := logging.New(logging.Options{Level: cfg.Log.Level, Format: cfg.Log.Format, Out: io.MultiWriter(o.Stderr, file)})
+	if err != nil {
+		return err
+	}
+	httpErrors := logger.WriterLevel(logrus.WarnLevel)
+	defer httpErrors.Close()
+
+	token, err := runstate.NewToken()
+	if err != nil {
+		return err
+	}
+	started := o.Now()
+	st := runstate.State{
+		PID: o.PID, Host: cfg.Server.Host, Port: port, Version: o.Info.Version,
+		StartedAt: started.UTC(), LogFile: logFile, Token: token,
+	}
+	if st.Path, err = runstate.Write(pidDir, st); err != nil {
+		return err
+	}
+	defer func() {
+		if err := runstate.Remove(st); err != nil {
+			logger.WithError(err).Warn("could not remove the state file")
+		}
+	}()
+
+	stopRequested := make(chan struct{})
+	srv := server.New(server.Options{
+		Info: o.Info, PID: o.PID, StartedAt: started, Now: o.Now, Logger: logger, Token: token,
+		Shutdown: func() { close(stopRequested) },
+	})
+	httpSrv := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       5 * time.Minute,
+		ErrorLog:          log.New(httpErrors, "", 0),
+	}
+	served := make(chan error, 1)
+	go func() { served <- httpSrv.Serve(ln) }()
+
+	url := st.BaseURL() + "/"
+	fmt.Fprintf(o.Stdout, "cco %s listening on %s (pid %d)\n", o.Info.Version, st.BaseURL(), o.PID)
+	logger.WithFields(logrus.Fields{
+		"addr": ln.Addr().String(), "pid": o.PID, "version": o.Info.Version, "log_file": logFile,
+	}).Info("cco started")
+	if o.OpenBrowser != nil {
+		o.OpenBrowser(url)
+	}
+
+	var reason string
+	select {
+	case <-ctx.Done():
+		reason = "context done"
+	case sig := <-o.Signals:
+		reason = "signal " + sig.String()
+	case <-stopRequested:
+		reason = "control request"
+	case err := <-served:
+		return fmt.Errorf("serve on %s: %w", addr, err)
+	}
+
+	logger.WithFields(logrus.Fields{"reason": reason, "timeout": cfg.Server.ShutdownTimeout.String()}).Info("cco stopping: finishing in-flight requests")
+	srv.SetStopping()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
+	defer cancel()
+	go func() {
+		select {
+		case sig := <-o.Signals:
+			logger.WithField("signal", sig.String()).Warn("second signal: cutting in-flight requests off")
+			cancel()
+		case <-shutdownCtx.Done():
+		}
+	}()
+	if err := httpSrv.Shutdown(shutdownCtx); err != nil {
+		logger.WithError(err).Warn("in-flight requests cut off")
+		httpSrv.Close()
+	}
+	logger.WithField("uptime", o.Now().Sub(started).Round(time.Millisecond).String()).Info("cco stopped")
+	return nil
+}

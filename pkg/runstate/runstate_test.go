@@ -1,0 +1,208 @@
+package runstate
+
+import (
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// startCCOLike starts a long-running child whose program name contains
+// "cco", as a real instance's does.
+func startCCOLike(t *testing.T) *exec.Cmd {
+	t.Helper()
+	if runtime.GOOS == "windows" {
+		t.Skip("uses a Unix sleep binary")
+	}
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep binary")
+	}
+	bin := filepath.Join(t.TempDir(), "cco-sleep")
+	src, err := os.Open(sleep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dst, err := os.OpenFile(bin, os.O_CREATE|os.O_WRONLY, 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		t.Fatal(err)
+	}
+	dst.Close()
+	cmd := exec.Command(bin, "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd
+}
+
+func deadPID(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd.Process.Pid
+}
+
+func TestWriteRead(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "pids")
+	tok, err := NewToken()
+	if err != nil || len(tok) != 64 {
+		t.Fatalf("token %q %v", tok, err)
+	}
+	st := State{PID: 42, Host: "127.0.0.1", Port: 3000, Version: "2025.11.2", StartedAt: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC), LogFile: "/l/cco-3000.log", Token: tok}
+	path, err := Write(dir, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Base(path) != "cco-3000.pid" {
+		t.Errorf("path %s", path)
+	}
+	if runtime.GOOS != "windows" {
+		fi, _ := os.Stat(path)
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("state file mode %v, want 0600", fi.Mode().Perm())
+		}
+		di, _ := os.Stat(dir)
+		if di.Mode().Perm() != 0o700 {
+			t.Errorf("state folder mode %v, want 0700", di.Mode().Perm())
+		}
+	}
+	got, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Path = path
+	if got != st {
+		t.Errorf("read back %+v\nwant %+v", got, st)
+	}
+	got, ok, err := ForPort(dir, 3000)
+	if err != nil || !ok || got.PID != 42 {
+		t.Errorf("ForPort: %+v %v %v", got, ok, err)
+	}
+	if _, ok, err := ForPort(dir, 3001); ok || err != nil {
+		t.Errorf("ForPort of a free port: %v %v", ok, err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("temp files left: %v", entries)
+	}
+}
+
+func TestListCleansStale(t *testing.T) {
+	dir := t.TempDir()
+	live := startCCOLike(t)
+	write := func(st State) string {
+		p, err := Write(dir, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write(State{PID: live.Process.Pid, Host: "127.0.0.1", Port: 4000})
+	deadPath := write(State{PID: deadPID(t), Host: "127.0.0.1", Port: 4001})
+	// On Linux a live pid that is not cco (this test binary) is stale too.
+	otherPath := ""
+	if runtime.GOOS == "linux" {
+		otherPath = write(State{PID: os.Getpid(), Host: "127.0.0.1", Port: 4002})
+	}
+	corrupt := filepath.Join(dir, "cco-4003.pid")
+	os.WriteFile(corrupt, []byte("{not json"), 0o600)
+	os.WriteFile(filepath.Join(dir, "unrelated.txt"), []byte("x"), 0o600)
+
+	running, stale, err := List(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(running) != 1 || running[0].Port != 4000 || running[0].PID != live.Process.Pid {
+		t.Errorf("running: %+v", running)
+	}
+	wantStale := 2
+	if otherPath != "" {
+		wantStale = 3
+	}
+	if len(stale) != wantStale {
+		t.Errorf("stale: %+v", stale)
+	}
+	for _, p := range []string{deadPath, otherPath, corrupt} {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("stale file %s not removed", p)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "unrelated.txt")); err != nil {
+		t.Error("unrelated file touched")
+	}
+	if r, s, err := List(filepath.Join(dir, "none")); r != nil || s != nil || err != nil {
+		t.Errorf("missing dir: %v %v %v", r, s, err)
+	}
+}
+
+func TestRemoveOnlyOwnFile(t *testing.T) {
+	dir := t.TempDir()
+	old := State{PID: 100, Port: 3000}
+	p, _ := Write(dir, old)
+	old.Path = p
+	// A newer instance took the port over.
+	if _, err := Write(dir, State{PID: 200, Port: 3000}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Remove(old); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := Read(p); err != nil || st.PID != 200 {
+		t.Fatalf("newer instance's file removed or changed: %+v %v", st, err)
+	}
+	if err := Remove(State{PID: 200, Port: 3000, Path: p}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(p); !os.IsNotExist(err) {
+		t.Error("own file not removed")
+	}
+	if err := Remove(State{PID: 200, Path: p}); err != nil {
+		t.Errorf("removing twice: %v", err)
+	}
+}
+
+// A killed child is gone even before its parent reaps it (a zombie).
+func TestRunningAndWaitGone(t *testing.T) {
+	cmd := startCCOLike(t)
+	pid := cmd.Process.Pid
+	if !Running(pid) {
+		t.Fatal("live child not running")
+	}
+	if err := Terminate(pid); err != nil {
+		t.Fatal(err)
+	}
+	if !WaitGone(pid, 10*time.Second) {
+		t.Fatal("terminated child still counted as running")
+	}
+	if Running(deadPID(t)) || Running(0) || Running(-1) {
+		t.Error("dead pid counted as running")
+	}
+}
+
+func TestBaseURL(t *testing.T) {
+	for host, want := range map[string]string{
+		"127.0.0.1": "http://127.0.0.1:3000",
+		"localhost": "http://localhost:3000",
+		"0.0.0.0":   "http://127.0.0.1:3000",
+		"::":        "http://[::1]:3000",
+		"::1":       "http://[::1]:3000",
+		"":          "http://127.0.0.1:3000",
+	} {
+		if got := (State{Host: host, Port: 3000}).BaseURL(); got != want {
+			t.Errorf("BaseURL(%q) = %s, want %s", host, got, want)
+		}
+	}
+}
