@@ -21,7 +21,7 @@ func manCommand(sys *System) *cli.Command {
 }
 
 func runMan(w io.Writer, app *cli.App) error {
-	page, err := app.ToMan()
+	page, err := app.ToManWithSection(1)
 	if err != nil {
 		return fmt.Errorf("render man page: %w", err)
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"compress/gzip"
 	"errors"
 	"flag"
 	"fmt"
@@ -68,6 +69,8 @@ func TestScripts(t *testing.T) {
 			"sigterm":     cmdSigterm,
 			"occupy":      cmdOccupy,
 			"fileperm":    cmdFilePerm,
+			"gzip":        cmdGzip,
+			"sleep":       cmdSleep,
 		},
 	})
 }
@@ -254,4 +257,28 @@ func cmdFilePerm(ts *testscript.TestScript, neg bool, args []string) {
 	if got := fi.Mode().Perm(); (uint64(got) == want) == neg {
 		ts.Fatalf("%s has mode %#o, want %#o", args[1], got, want)
 	}
+}
+
+// gzip SRC DST: compress a file, as log rotation does.
+func cmdGzip(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: gzip SRC DST")
+	}
+	f, err := os.Create(ts.MkAbs(args[1]))
+	ts.Check(err)
+	zw := gzip.NewWriter(f)
+	_, err = io.WriteString(zw, ts.ReadFile(args[0]))
+	ts.Check(err)
+	ts.Check(zw.Close())
+	ts.Check(f.Close())
+}
+
+// sleep DURATION: give a polling reader time to catch up.
+func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: sleep DURATION")
+	}
+	d, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	time.Sleep(d)
 }
