@@ -516,3 +516,33 @@ func TestWriteFile(t *testing.T) {
 		t.Errorf("an empty file is a file: %v %v", data, err)
 	}
 }
+
+// The README's configuration table names every key and its variable.
+func TestREADMEListsEveryKey(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Resolve(Input{Paths: testPaths})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range settings {
+		row := ""
+		for _, line := range strings.Split(string(readme), "\n") {
+			if strings.HasPrefix(line, "| `"+s.key+"` |") {
+				row = line
+			}
+		}
+		if row == "" {
+			t.Errorf("README has no table row for %s", s.key)
+			continue
+		}
+		if s.env != "" && !strings.Contains(row, "`"+s.env+"`") {
+			t.Errorf("README row for %s does not name %s", s.key, s.env)
+		}
+		if def := s.format(&r.Config); s.key != "database.url" && !strings.Contains(row, "`"+def+"`") {
+			t.Errorf("README row for %s does not show the default %s", s.key, def)
+		}
+	}
+}

@@ -43,6 +43,9 @@ type Options struct {
 	// OpenBrowser, when set, is called with the dashboard URL once the
 	// instance is serving.
 	OpenBrowser func(url string)
+
+	// wrap, in tests, wraps the instance's handler.
+	wrap func(http.Handler) http.Handler
 }
 
 // Run serves until ctx is done, a signal arrives or a control request asks
@@ -107,8 +110,12 @@ func Run(ctx context.Context, o Options) error {
 		Info: o.Info, PID: o.PID, StartedAt: started, Now: o.Now, Logger: logger, Token: token,
 		Shutdown: func() { close(stopRequested) },
 	})
+	handler := srv.Handler()
+	if o.wrap != nil {
+		handler = o.wrap(handler)
+	}
 	httpSrv := &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           handler,
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       5 * time.Minute,
 		ErrorLog:          log.New(httpErrors, "", 0),

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"go/build"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/visiquate/cco/"
+
+// layers says which cco packages each package may import: imports point
+// down the stack, never up. A new package must be added here.
+var layers = map[string][]string{
+	"cmd/cco":       {"pkg/cli", "pkg/version"},
+	"pkg/cli":       {"pkg/config", "pkg/control", "pkg/daemon", "pkg/logging", "pkg/runstate", "pkg/version"},
+	"pkg/daemon":    {"pkg/config", "pkg/logging", "pkg/runstate", "pkg/server", "pkg/version"},
+	"pkg/server":    {"pkg/control", "pkg/dashboard", "pkg/version"},
+	"pkg/control":   {},
+	"pkg/dashboard": {},
+	"pkg/logging":   {},
+	"pkg/runstate":  {},
+	"pkg/config":    {},
+	"pkg/version":   {},
+}
+
+// frameworks each live in exactly one package.
+var frameworks = map[string]string{
+	"github.com/urfave/cli/v2":         "pkg/cli",
+	"github.com/labstack/echo/v4":      "pkg/server",
+	"github.com/pelletier/go-toml/v2":  "pkg/config",
+	"gopkg.in/natefinch/lumberjack.v2": "pkg/logging",
+}
+
+func TestImportsPointDown(t *testing.T) {
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	err = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		name := d.Name()
+		if path != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "dist" || name == "tools") {
+			return filepath.SkipDir
+		}
+		pkg, err := build.ImportDir(path, 0)
+		if err != nil {
+			return nil // no Go files here
+		}
+		rel := filepath.ToSlash(strings.TrimPrefix(path, root+string(filepath.Separator)))
+		allowed, ok := layers[rel]
+		if !ok {
+			t.Errorf("package %s is not in the layers table of %s", rel, "cmd/cco/layers_test.go")
+			return nil
+		}
+		seen[rel] = true
+		for _, imp := range pkg.Imports {
+			if dep, ok := strings.CutPrefix(imp, module); ok && !slices.Contains(allowed, dep) {
+				t.Errorf("%s imports %s, which it may not (allowed: %v)", rel, dep, allowed)
+			}
+			for fw, home := range frameworks {
+				if (imp == fw || strings.HasPrefix(imp, fw+"/")) && rel != home {
+					t.Errorf("%s imports %s, which lives only in %s", rel, imp, home)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := range layers {
+		if !seen[p] {
+			t.Errorf("layers table names %s, which has no Go files", p)
+		}
+	}
+}

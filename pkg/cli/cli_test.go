@@ -1,0 +1,104 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/visiquate/cco/pkg/config"
+	"github.com/visiquate/cco/pkg/runstate"
+)
+
+func TestExitCode(t *testing.T) {
+	tests := []struct {
+		err     error
+		code    int
+		printed string
+	}{
+		{nil, 0, ""},
+		{errors.New("boom"), 1, "cco: boom\n"},
+		{fmt.Errorf("wrapped: %w", &config.Error{Path: "c.toml", Line: 3, Msg: "bad"}), 2, "cco: wrapped: config c.toml:3: bad\n"},
+		{usagef("no such flag"), 2, "cco: no such flag\n"},
+		{exitStatus{code: 3}, 3, ""},
+		{exitStatus{code: 3, msg: "not running"}, 3, "cco: not running\n"},
+	}
+	for _, tt := range tests {
+		var buf bytes.Buffer
+		if got := exitCode(&buf, tt.err); got != tt.code || buf.String() != tt.printed {
+			t.Errorf("exitCode(%v) = %d, %q; want %d, %q", tt.err, got, buf.String(), tt.code, tt.printed)
+		}
+	}
+}
+
+// The flags of `cco run` become configuration flags only when given.
+func TestRunFlagParsing(t *testing.T) {
+	tests := []struct {
+		args []string
+		want runOptions
+	}{
+		{nil, runOptions{}},
+		{[]string{"--port", "0"}, runOptions{flags: []config.Flag{{Key: "server.port", Name: "--port", Value: "0"}}}},
+		{[]string{"--config", "/c.toml", "--host", "::1", "--no-browser", "--log-level", "debug"}, runOptions{configPath: "/c.toml", flags: []config.Flag{
+			{Key: "server.host", Name: "--host", Value: "::1"},
+			{Key: "log.level", Name: "--log-level", Value: "debug"},
+			{Key: "server.open_browser", Name: "--no-browser", Value: "false"},
+		}}},
+		{[]string{"--no-browser=false", "--upstream", "http://127.0.0.1:9"}, runOptions{flags: []config.Flag{{Key: "upstream.url", Name: "--upstream", Value: "http://127.0.0.1:9"}}}},
+	}
+	for _, tt := range tests {
+		var got runOptions
+		app := newApp(testInfo, &System{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}})
+		for _, c := range app.Commands {
+			if c.Name == "run" {
+				c.Action = func(c *ucli.Context) error { got = runOptionsFrom(c); return nil }
+			}
+		}
+		if err := app.Run(append([]string{"cco", "run"}, tt.args...)); err != nil {
+			t.Fatalf("%v: %v", tt.args, err)
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%v:\n got %+v\nwant %+v", tt.args, got, tt.want)
+		}
+	}
+}
+
+func TestPickInstances(t *testing.T) {
+	a, b := runstate.State{Port: 3000, PID: 1}, runstate.State{Port: 3001, PID: 2}
+	if got, err := pickInstances([]runstate.State{a, b}, 0, true); err != nil || len(got) != 2 {
+		t.Errorf("--all: %v %v", got, err)
+	}
+	if got, err := pickInstances([]runstate.State{a, b}, 3001, false); err != nil || len(got) != 1 || got[0].PID != 2 {
+		t.Errorf("--port: %v %v", got, err)
+	}
+	if _, err := pickInstances([]runstate.State{a, b}, 0, false); err == nil || exitCode(&bytes.Buffer{}, err) != exitUsage || !strings.Contains(err.Error(), "ports 3000, 3001") {
+		t.Errorf("ambiguous: %v", err)
+	}
+	if _, err := pickInstances(nil, 0, false); exitCode(&bytes.Buffer{}, err) != exitNotRunning {
+		t.Errorf("none: %v", err)
+	}
+	if got, err := pickInstances(nil, 0, true); err != nil || len(got) != 0 {
+		t.Errorf("--all of none: %v %v", got, err)
+	}
+	if got, err := pickInstances([]runstate.State{a}, 0, false); err != nil || len(got) != 1 {
+		t.Errorf("only one: %v %v", got, err)
+	}
+}
+
+// status reports an instance whose process lives but whose port does not
+// answer as unhealthy, and exits 1.
+func TestStatusChecksHealthOverHTTP(t *testing.T) {
+	sys := &System{Now: time.Now, HTTP: &http.Client{Timeout: time.Second}}
+	st := runstate.State{PID: 1, Host: "127.0.0.1", Port: 1, StartedAt: time.Now().Add(-time.Minute)}
+	s := checkInstance(context.Background(), sys, st)
+	if s.Healthy || s.Status != "unreachable" || s.Error == "" || s.Uptime < 59 {
+		t.Errorf("dead port: %+v", s)
+	}
+}
