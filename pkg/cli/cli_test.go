@@ -102,3 +102,61 @@ func TestStatusChecksHealthOverHTTP(t *testing.T) {
 		t.Errorf("dead port: %+v", s)
 	}
 }
+
+// cco run opens the page only on a terminal and only without NO_BROWSER.
+func TestRunOpensBrowserOnlyWhenInteractive(t *testing.T) {
+	tests := []struct {
+		name        string
+		interactive bool
+		env         map[string]string
+		flags       []config.Flag
+		wantOpen    bool
+	}{
+		{"terminal", true, nil, nil, true},
+		{"not a terminal", false, nil, nil, false},
+		{"NO_BROWSER", true, map[string]string{"NO_BROWSER": "1"}, nil, false},
+		{"--no-browser", true, nil, []config.Flag{{Key: "server.open_browser", Name: "--no-browser", Value: "false"}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{"CCO_PORT": "0"}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			opened := make(chan string, 1)
+			ctx, cancel := context.WithCancel(context.Background())
+			var stdout bytes.Buffer
+			sys := &System{
+				Stdout: &stdout, Stderr: &bytes.Buffer{}, Home: t.TempDir(), GOOS: "linux", PID: 1, Now: time.Now,
+				LookupEnv:   func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+				Environ:     func() []string { return nil },
+				Interactive: tt.interactive,
+				// The instance is serving when the browser is asked to open;
+				// stop it then, or shortly after start when it is not asked.
+				OpenBrowser: func(url string) { opened <- url; cancel() },
+			}
+			go func() {
+				if !tt.wantOpen {
+					time.Sleep(300 * time.Millisecond)
+					cancel()
+				}
+			}()
+			if err := runRun(ctx, testInfo, sys, runOptions{flags: tt.flags}); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case url := <-opened:
+				if !tt.wantOpen {
+					t.Fatalf("browser opened at %s", url)
+				}
+				if !strings.HasPrefix(url, "http://127.0.0.1:") || !strings.HasSuffix(url, "/") || !strings.Contains(stdout.String(), strings.TrimSuffix(url, "/")) {
+					t.Errorf("opened %q; stdout %q", url, stdout.String())
+				}
+			default:
+				if tt.wantOpen {
+					t.Fatal("browser not opened")
+				}
+			}
+		})
+	}
+}

@@ -11,8 +11,10 @@ import (
 )
 
 // startCCOLike starts a long-running child whose program name contains
-// "cco", as a real instance's does.
-func startCCOLike(t *testing.T) *exec.Cmd {
+// "cco", as a real instance's does. With reap, a goroutine waits for it, as
+// a parent that is not this test would; without, it stays a zombie when it
+// dies until the test ends.
+func startCCOLike(t *testing.T, reap bool) *exec.Cmd {
 	t.Helper()
 	if runtime.GOOS == "windows" {
 		t.Skip("uses a Unix sleep binary")
@@ -39,7 +41,12 @@ func startCCOLike(t *testing.T) *exec.Cmd {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	if reap {
+		go cmd.Wait()
+		t.Cleanup(func() { cmd.Process.Kill() })
+	} else {
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	}
 	return cmd
 }
 
@@ -99,7 +106,7 @@ func TestWriteRead(t *testing.T) {
 
 func TestListCleansStale(t *testing.T) {
 	dir := t.TempDir()
-	live := startCCOLike(t)
+	live := startCCOLike(t, false)
 	write := func(st State) string {
 		p, err := Write(dir, st)
 		if err != nil {
@@ -174,9 +181,10 @@ func TestRemoveOnlyOwnFile(t *testing.T) {
 	}
 }
 
-// A killed child is gone even before its parent reaps it (a zombie).
+// A terminated process is gone. On Linux that holds even before its parent
+// reaps it (a zombie); elsewhere the parent reaps it, as a shell would.
 func TestRunningAndWaitGone(t *testing.T) {
-	cmd := startCCOLike(t)
+	cmd := startCCOLike(t, runtime.GOOS != "linux")
 	pid := cmd.Process.Pid
 	if !Running(pid) {
 		t.Fatal("live child not running")
