@@ -130,7 +130,6 @@ func newApp(info version.Info, sys *System) *cli.App {
 		ErrWriter:            sys.Stderr,
 		EnableBashCompletion: true,
 		Suggest:              true,
-		HideVersion:          true,
 		// cco decides exit codes itself, in exitCode.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   onUsageError,
