@@ -5,8 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -158,5 +163,60 @@ func TestRunOpensBrowserOnlyWhenInteractive(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// When the control API does not answer, shutdown falls back to SIGTERM and
+// still waits for the process to be gone and cleans its state file.
+func TestShutdownFallsBackToSignal(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("SIGTERM is Unix")
+	}
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep binary")
+	}
+	home := t.TempDir()
+	// A process named like cco that answers no HTTP at all.
+	bin := filepath.Join(home, "cco-stuck")
+	data, err := os.ReadFile(sleep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go cmd.Wait()
+	t.Cleanup(func() { cmd.Process.Kill() })
+
+	sys := &System{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}, Home: home, GOOS: runtime.GOOS, Now: time.Now,
+		LookupEnv: func(string) (string, bool) { return "", false }, Environ: func() []string { return nil },
+		HTTP: &http.Client{Timeout: time.Second}}
+	dir, err := pidDir(sys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0") // a port that is then free
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	path, err := runstate.Write(dir, runstate.State{PID: cmd.Process.Pid, Host: "127.0.0.1", Port: port, Token: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runShutdown(context.Background(), sys, shutdownOptions{port: port, timeout: 10 * time.Second}); err != nil {
+		t.Fatalf("%v\n%s", err, sys.Stderr)
+	}
+	if !strings.Contains(sys.Stderr.(*bytes.Buffer).String(), "sending a stop signal") {
+		t.Errorf("stderr: %s", sys.Stderr)
+	}
+	if runstate.Running(cmd.Process.Pid) {
+		t.Error("process still running")
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Error("state file left behind")
 	}
 }
