@@ -10,6 +10,7 @@ import (
 
 	"github.com/visiquate/cco/pkg/config"
 	"github.com/visiquate/cco/pkg/daemon"
+	"github.com/visiquate/cco/pkg/secret"
 	"github.com/visiquate/cco/pkg/version"
 )
 
@@ -24,6 +25,7 @@ var runFlags = []struct {
 	{name: "log-level", key: "log.level", usage: "trace, debug, info, warn or error (env CCO_LOG_LEVEL)"},
 	{name: "log-format", key: "log.format", usage: "text or json (env CCO_LOG_FORMAT)"},
 	{name: "no-browser", key: "server.open_browser", usage: "do not open the dashboard in a browser (env NO_BROWSER)", boolValue: "false"},
+	{name: "allow-remote", key: "server.allow_remote", usage: "allow a --host other machines can reach (env CCO_ALLOW_REMOTE)", boolValue: "true"},
 }
 
 type runOptions struct {
@@ -87,7 +89,9 @@ func runRun(ctx context.Context, info version.Info, sys *System, o runOptions) e
 	if cfg.Server.OpenBrowser && sys.Interactive {
 		open = sys.OpenBrowser
 	}
+	apiKey, _ := sys.LookupEnv("ANTHROPIC_API_KEY")
 	return daemon.Run(ctx, daemon.Options{
+		APIKey:      secret.New(apiKey),
 		Config:      cfg,
 		Paths:       lc.paths,
 		Info:        info,

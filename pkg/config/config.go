@@ -28,11 +28,22 @@ type Server struct {
 	Port            int // 0 picks a free port
 	ShutdownTimeout time.Duration
 	OpenBrowser     bool
+	// AllowRemote permits listening on an address other machines can reach.
+	AllowRemote bool
+	// AllowedHosts are Host header names accepted besides loopback ones.
+	AllowedHosts []string
+	// MaxBodySize bounds a request body; larger ones get 413.
+	MaxBodySize int64
 }
 
 // Upstream is the Anthropic API that cco forwards to.
 type Upstream struct {
 	URL string
+	// HeaderTimeout bounds the wait for the upstream's response headers.
+	HeaderTimeout time.Duration
+	// IdleTimeout bounds the silence between two reads of a response body;
+	// a stream as a whole has no time limit.
+	IdleTimeout time.Duration
 }
 
 // Cache configures the response cache.

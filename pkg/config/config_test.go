@@ -94,6 +94,9 @@ size = "256MiB"
 		{name: "host env", env: []string{"CCO_HOST", "::1"}, key: "server.host", want: "::1", wantSource: "env CCO_HOST"},
 		{name: "rate env", env: []string{"CCO_RATE_LIMIT_RPM", "60"}, key: "rate_limit.proxy_rpm", want: "60", wantSource: "env CCO_RATE_LIMIT_RPM"},
 		{name: "concurrent env", env: []string{"CCO_RATE_LIMIT_CONCURRENT", "4"}, key: "rate_limit.proxy_concurrent", want: "4", wantSource: "env CCO_RATE_LIMIT_CONCURRENT"},
+		{name: "remote with opt-in", env: []string{"CCO_HOST", "0.0.0.0", "CCO_ALLOW_REMOTE", "true"}, key: "server.host", want: "0.0.0.0", wantSource: "env CCO_HOST"},
+		{name: "allowed hosts", env: []string{"CCO_ALLOWED_HOSTS", " Cco.Example , ,b.lan"}, key: "server.allowed_hosts", want: "cco.example,b.lan", wantSource: "env CCO_ALLOWED_HOSTS"},
+		{name: "header timeout", env: []string{"CCO_UPSTREAM_HEADER_TIMEOUT", "90"}, key: "upstream.header_timeout", want: "1m30s", wantSource: "env CCO_UPSTREAM_HEADER_TIMEOUT"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -152,6 +155,11 @@ func TestResolveErrors(t *testing.T) {
 		{name: "log size minimum", file: "[log]\nmax_size = 1000\n", want: "log.max_size: 1000 is below the minimum of 1MiB"},
 		{name: "shutdown timeout minimum", file: "[server]\nshutdown_timeout = \"10ms\"\n", want: "server.shutdown_timeout: 10ms is below the minimum of 1s"},
 		{name: "array of tables", file: "[[server]]\nport = 1\n", want: "config c.toml:1: server: expected a table of settings"},
+		{name: "remote host from file", file: "[server]\n\nhost = \"0.0.0.0\"\n", want: "config c.toml:3: server.host: 0.0.0.0 is not a loopback address"},
+		{name: "remote host from flag", flags: []Flag{{"server.host", "--host", "192.168.1.5"}}, want: "--host: server.host: 192.168.1.5 is not a loopback address"},
+		{name: "remote host name", env: []string{"CCO_HOST", "myhost.lan"}, want: "CCO_HOST: server.host: myhost.lan is not a loopback address"},
+		{name: "allowed host with port", env: []string{"CCO_ALLOWED_HOSTS", "a.example:3000"}, want: `server.allowed_hosts: "a.example:3000" is not a host name`},
+		{name: "tiny body limit", env: []string{"CCO_MAX_BODY_SIZE", "10"}, want: "server.max_body_size: 10 is below the minimum of 1KiB"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -424,8 +432,8 @@ ttl = "2h"
 			want: "[upstream]\nurl = \"http://127.0.0.1:9/\\\"x\\\"\"\n",
 		},
 		{
-			name: "replace inside inline table", in: "server = { port = 1, host = \"a\" }\n", key: "server.port", value: "2",
-			want: "server = { port = 2, host = \"a\" }\n",
+			name: "replace inside inline table", in: "server = { port = 1, host = \"::1\" }\n", key: "server.port", value: "2",
+			want: "server = { port = 2, host = \"::1\" }\n",
 		},
 	}
 	for _, tt := range tests {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"sort"
 	"strconv"
 	"strings"
@@ -134,7 +135,37 @@ func Resolve(in Input) (*Resolved, error) {
 			return nil, &Error{From: f.Name, Key: f.Key, Msg: err.Error()}
 		}
 	}
+	if err := r.check(); err != nil {
+		return nil, err
+	}
 	return r, nil
+}
+
+// check validates what no single value can: combinations.
+func (r *Resolved) check() error {
+	c := &r.Config
+	if !c.Server.AllowRemote && !IsLoopbackHost(c.Server.Host) {
+		src := r.Sources["server.host"]
+		from := src.Name
+		if src.Kind == FromFile {
+			from = "config " + from
+		}
+		return &Error{From: from, Key: "server.host", Msg: fmt.Sprintf(
+			"%s is not a loopback address: other machines could use the gateway and its API key; "+
+				"set server.allow_remote = true (or pass --allow-remote) to listen there anyway", c.Server.Host)}
+	}
+	return nil
+}
+
+// IsLoopbackHost reports whether host (a name or IP, without port) can only
+// be reached from this machine.
+func IsLoopbackHost(host string) bool {
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func unknownEnvs(environ []string) []string {

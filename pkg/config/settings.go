@@ -87,6 +87,29 @@ var settings = []setting{
 		s.envValue = func(string) string { return "false" }
 		return s
 	}(),
+	boolSetting("server.allow_remote", "CCO_ALLOW_REMOTE", "false", "allow listening beyond loopback (exposes the gateway to the network)",
+		func(c *Config) *bool { return &c.Server.AllowRemote }),
+	{
+		key: "server.allowed_hosts", env: "CCO_ALLOWED_HOSTS", doc: "Host names accepted besides localhost and loopback addresses (comma-separated)", def: constant(""),
+		parse: func(raw string, c *Config) error {
+			var hosts []string
+			for h := range strings.SplitSeq(raw, ",") {
+				h = strings.ToLower(strings.TrimSpace(h))
+				if h == "" {
+					continue
+				}
+				if strings.ContainsAny(h, " /:@") {
+					return fmt.Errorf("%q is not a host name (no port or scheme)", h)
+				}
+				hosts = append(hosts, h)
+			}
+			c.Server.AllowedHosts = hosts
+			return nil
+		},
+		format: func(c *Config) string { return strings.Join(c.Server.AllowedHosts, ",") },
+	},
+	sizeSetting("server.max_body_size", "CCO_MAX_BODY_SIZE", "32MiB", "largest request body accepted (413 above)", 1024,
+		func(c *Config) *int64 { return &c.Server.MaxBodySize }),
 	{
 		key: "upstream.url", env: "CCO_UPSTREAM_URL", doc: "Anthropic API base URL", def: constant("https://api.anthropic.com"),
 		parse: func(raw string, c *Config) error {
@@ -102,6 +125,10 @@ var settings = []setting{
 		},
 		format: func(c *Config) string { return c.Upstream.URL },
 	},
+	durationSetting("upstream.header_timeout", "CCO_UPSTREAM_HEADER_TIMEOUT", "10m", "how long to wait for the upstream's response headers (504 after)", time.Second,
+		func(c *Config) *time.Duration { return &c.Upstream.HeaderTimeout }),
+	durationSetting("upstream.idle_timeout", "CCO_UPSTREAM_IDLE_TIMEOUT", "5m", "longest silence inside a response body before it is cut off", time.Second,
+		func(c *Config) *time.Duration { return &c.Upstream.IdleTimeout }),
 	boolSetting("cache.enabled", "CCO_CACHE_ENABLED", "true", "serve repeated requests from the response cache",
 		func(c *Config) *bool { return &c.Cache.Enabled }),
 	sizeSetting("cache.size", "CCO_CACHE_SIZE", "1GiB", "response cache bound in bytes (512MiB, 1GiB, ...)", 0,

@@ -34,6 +34,15 @@ type Health struct {
 	Version   string    `json:"version"`
 	PID       int       `json:"pid"`
 	StartedAt time.Time `json:"started_at"`
+	// Proxy has the /v1/* figures since start.
+	Proxy *ProxyStats `json:"proxy,omitempty"`
+}
+
+// ProxyStats are the proxy's counters in Health.
+type ProxyStats struct {
+	Requests       int64 `json:"requests"`
+	InFlight       int64 `json:"in_flight"`
+	UpstreamErrors int64 `json:"upstream_errors"`
 }
 
 // Ready is the body of GET /ready.

@@ -2,16 +2,18 @@
 // and state files, serves until it is told to stop, lets in-flight requests
 // finish, and cleans up after itself.
 //
-// It imports config, logging, runstate, server and version.
+// It imports config, logging, proxy, runstate, secret, server and version.
 package daemon
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -21,7 +23,9 @@ import (
 
 	"github.com/visiquate/cco/pkg/config"
 	"github.com/visiquate/cco/pkg/logging"
+	"github.com/visiquate/cco/pkg/proxy"
 	"github.com/visiquate/cco/pkg/runstate"
+	"github.com/visiquate/cco/pkg/secret"
 	"github.com/visiquate/cco/pkg/server"
 	"github.com/visiquate/cco/pkg/version"
 )
@@ -41,6 +45,11 @@ type Options struct {
 	// OpenBrowser, when set, is called with the dashboard URL once the
 	// instance is serving.
 	OpenBrowser func(url string)
+	// APIKey is added to proxied requests that carry no credentials.
+	APIKey secret.Secret
+	// UpstreamRoots, when set, replaces the system's trusted roots for the
+	// upstream's TLS certificate (tests use it).
+	UpstreamRoots *x509.CertPool
 
 	// wrap, in tests, wraps the instance's handler.
 	wrap func(http.Handler) http.Handler
@@ -103,10 +112,30 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}()
 
+	upstream, err := url.Parse(cfg.Upstream.URL)
+	if err != nil {
+		return fmt.Errorf("upstream URL: %w", err)
+	}
+	px := proxy.New(proxy.Options{
+		Upstream:      upstream,
+		APIKey:        o.APIKey,
+		MaxBodyBytes:  cfg.Server.MaxBodySize,
+		HeaderTimeout: cfg.Upstream.HeaderTimeout,
+		IdleTimeout:   cfg.Upstream.IdleTimeout,
+		RootCAs:       o.UpstreamRoots,
+		Logger:        logger,
+		Now:           o.Now,
+	})
+	remote := !config.IsLoopbackHost(cfg.Server.Host)
 	stopRequested := make(chan struct{})
 	srv := server.New(server.Options{
 		Info: o.Info, PID: o.PID, StartedAt: started, Now: o.Now, Logger: logger, Token: token,
-		Shutdown: func() { close(stopRequested) },
+		Shutdown:     func() { close(stopRequested) },
+		Proxy:        px,
+		AllowedHosts: cfg.Server.AllowedHosts,
+		Remote:       remote,
+		APILimit:     server.Limit{PerMinute: cfg.RateLimit.APIRequestsPerMinute, Concurrent: cfg.RateLimit.APIConcurrent},
+		ProxyLimit:   server.Limit{PerMinute: cfg.RateLimit.ProxyRequestsPerMinute, Concurrent: cfg.RateLimit.ProxyConcurrent},
 	})
 	handler := srv.Handler()
 	if o.wrap != nil {
@@ -125,7 +154,11 @@ func Run(ctx context.Context, o Options) error {
 	fmt.Fprintf(o.Stdout, "cco %s listening on %s (pid %d)\n", o.Info.Version, st.BaseURL(), o.PID)
 	logger.WithFields(logrus.Fields{
 		"addr": ln.Addr().String(), "pid": o.PID, "version": o.Info.Version, "log_file": logFile,
+		"upstream": upstream.Redacted(), "api_key_from_env": !o.APIKey.IsZero(),
 	}).Info("cco started")
+	if remote {
+		logger.WithField("addr", ln.Addr().String()).Warn("listening beyond loopback (server.allow_remote): other machines can use this gateway and its API key")
+	}
 	if o.OpenBrowser != nil {
 		o.OpenBrowser(url)
 	}

@@ -1,9 +1,11 @@
 // Package server is cco's HTTP face: the one echo route table, its
-// middleware (loopback Host and Origin checks, control token), the error
-// handler that answers in Anthropic's error envelope, and the health,
-// readiness and control handlers.
+// middleware (Host and Origin checks against DNS rebinding and web pages,
+// per-client rate limits, the control token), the error handler that
+// answers in Anthropic's error envelope, and the health, readiness and
+// control handlers. /v1/* goes to the proxy.
 //
-// It imports echo, logrus and the control, dashboard and version packages.
+// It imports echo, logrus, x/time/rate and the apierror, control,
+// dashboard, proxy and version packages.
 package server
 
 import (
@@ -11,6 +13,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -18,8 +21,10 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/sirupsen/logrus"
 
+	"github.com/visiquate/cco/pkg/apierror"
 	"github.com/visiquate/cco/pkg/control"
 	"github.com/visiquate/cco/pkg/dashboard"
+	"github.com/visiquate/cco/pkg/proxy"
 	"github.com/visiquate/cco/pkg/version"
 )
 
@@ -35,23 +40,55 @@ type Options struct {
 	// Shutdown is called, once, when a control request asks the instance
 	// to stop. It must not block.
 	Shutdown func()
+	// Proxy serves /v1/*; nil leaves those routes out.
+	Proxy Proxy
+	// AllowedHosts are Host names accepted besides loopback ones.
+	AllowedHosts []string
+	// Remote says the instance listens beyond loopback: other machines'
+	// clients are then rate-limited on every route, and IP-literal Hosts
+	// are accepted.
+	Remote bool
+	// APILimit applies per client to /api/* (control included) and to
+	// every request from a client that is not on this machine.
+	APILimit Limit
+	// ProxyLimit applies per loopback client to /v1/*.
+	ProxyLimit Limit
+}
+
+// Limit is a per-client rate limit; zero values are no limit.
+type Limit struct {
+	PerMinute  int
+	Concurrent int
+}
+
+// Proxy is what the server needs of the /v1/* proxy.
+type Proxy interface {
+	http.Handler
+	Stats() proxy.Stats
 }
 
 // Server serves one cco instance.
 type Server struct {
-	opts     Options
-	echo     *echo.Echo
-	stopping atomic.Bool
-	stopOnce atomic.Bool
+	opts         Options
+	echo         *echo.Echo
+	apiLimiter   *limiter
+	proxyLimiter *limiter
+	stopping     atomic.Bool
+	stopOnce     atomic.Bool
 }
 
 // New builds the route table.
 func New(opts Options) *Server {
-	s := &Server{opts: opts, echo: echo.New()}
+	s := &Server{
+		opts:         opts,
+		echo:         echo.New(),
+		apiLimiter:   newLimiter(opts.APILimit.PerMinute, opts.APILimit.Concurrent, opts.Now),
+		proxyLimiter: newLimiter(opts.ProxyLimit.PerMinute, opts.ProxyLimit.Concurrent, opts.Now),
+	}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(s.recoverPanics, s.logRequests)
+	e.Use(s.recoverPanics, s.logRequests, s.checkHost, s.checkOrigin, s.rateLimit)
 
 	getOrHead := []string{http.MethodGet, http.MethodHead}
 	e.Match(getOrHead, control.HealthPath, s.health)
@@ -60,6 +97,10 @@ func New(opts Options) *Server {
 
 	guard := []echo.MiddlewareFunc{loopbackHostOnly, noBrowserOrigin, s.requireToken}
 	e.POST(control.ShutdownPath, s.shutdown, guard...)
+
+	if opts.Proxy != nil {
+		e.Any("/v1/*", echo.WrapHandler(opts.Proxy))
+	}
 	return s
 }
 
@@ -75,13 +116,18 @@ func (s *Server) health(c echo.Context) error {
 	if s.stopping.Load() {
 		status = "stopping"
 	}
-	return c.JSON(http.StatusOK, control.Health{
+	h := control.Health{
 		Status:    status,
 		Uptime:    int64(s.opts.Now().Sub(s.opts.StartedAt) / time.Second),
 		Version:   s.opts.Info.Version,
 		PID:       s.opts.PID,
 		StartedAt: s.opts.StartedAt.UTC(),
-	})
+	}
+	if s.opts.Proxy != nil {
+		st := s.opts.Proxy.Stats()
+		h.Proxy = &control.ProxyStats{Requests: st.Requests, InFlight: st.InFlight, UpstreamErrors: st.UpstreamErrors}
+	}
+	return c.JSON(http.StatusOK, h)
 }
 
 func (s *Server) ready(c echo.Context) error {
@@ -106,8 +152,8 @@ func (s *Server) shutdown(c echo.Context) error {
 // web page that rebinds its own DNS name to 127.0.0.1 cannot reach the route.
 func loopbackHostOnly(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if !isLoopbackHost(c.Request().Host) {
-			return &APIError{Status: http.StatusForbidden, Type: "permission_error", Message: "this route answers only to a loopback Host (127.0.0.1, ::1 or localhost)"}
+		if !isLoopbackName(hostOnly(c.Request().Host)) {
+			return &apierror.Error{Status: http.StatusForbidden, Type: "permission_error", Message: "this route answers only to a loopback Host (127.0.0.1, ::1 or localhost)"}
 		}
 		return next(c)
 	}
@@ -119,7 +165,7 @@ func noBrowserOrigin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Request().Header
 		if h.Get("Origin") != "" || (h.Get("Sec-Fetch-Site") != "" && h.Get("Sec-Fetch-Site") != "none") {
-			return &APIError{Status: http.StatusForbidden, Type: "permission_error", Message: "control requests from web pages are refused"}
+			return &apierror.Error{Status: http.StatusForbidden, Type: "permission_error", Message: "control requests from web pages are refused"}
 		}
 		return next(c)
 	}
@@ -129,18 +175,84 @@ func (s *Server) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		got := c.Request().Header.Get(control.TokenHeader)
 		if got == "" || s.opts.Token == "" || subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.Token)) != 1 {
-			return &APIError{Status: http.StatusUnauthorized, Type: "authentication_error", Message: "missing or wrong " + control.TokenHeader, NoRetry: true}
+			return &apierror.Error{Status: http.StatusUnauthorized, Type: "authentication_error", Message: "missing or wrong " + control.TokenHeader, NoRetry: true}
 		}
 		return next(c)
 	}
 }
 
-func isLoopbackHost(hostport string) bool {
+// checkHost refuses requests whose Host is not this machine's loopback
+// name or address, a configured name, or (when listening beyond loopback)
+// an IP address: a web page that points its own DNS name at 127.0.0.1 must
+// not reach cco, let alone spend the user's API key through it.
+func (s *Server) checkHost(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		host := hostOnly(c.Request().Host)
+		ok := isLoopbackName(host) || slices.Contains(s.opts.AllowedHosts, strings.ToLower(host)) ||
+			(s.opts.Remote && net.ParseIP(host) != nil)
+		if !ok {
+			return &apierror.Error{Status: http.StatusForbidden, Type: "permission_error", NoRetry: true,
+				Message: "Host " + c.Request().Host + " is not allowed; add it to server.allowed_hosts if it is yours"}
+		}
+		return next(c)
+	}
+}
+
+// checkOrigin refuses cross-origin requests: a browser page may talk to cco
+// only if it was served by cco itself. No CORS headers are ever sent.
+func (s *Server) checkOrigin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if o := r.Header.Get("Origin"); o != "" && !strings.EqualFold(o, "http://"+r.Host) {
+			return &apierror.Error{Status: http.StatusForbidden, Type: "permission_error", NoRetry: true,
+				Message: "cross-origin requests are refused"}
+		}
+		return next(c)
+	}
+}
+
+// rateLimit applies the per-client limits that fit the route and client.
+func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ip := clientIP(c.Request().RemoteAddr)
+		l := s.limiterFor(c.Request().URL.Path, isLoopbackName(ip))
+		release, wait, ok := l.acquire(ip)
+		if !ok {
+			return &apierror.Error{Status: http.StatusTooManyRequests, Type: "rate_limit_error", RetryAfter: retryAfterSeconds(wait),
+				Message: "cco's own rate limit for this client was reached; retry after the retry-after header's seconds"}
+		}
+		defer release()
+		return next(c)
+	}
+}
+
+func (s *Server) limiterFor(path string, loopbackClient bool) *limiter {
+	switch {
+	case strings.HasPrefix(path, "/api/") || !loopbackClient:
+		return s.apiLimiter
+	case strings.HasPrefix(path, "/v1/"):
+		return s.proxyLimiter
+	}
+	return nil
+}
+
+func clientIP(remoteAddr string) string {
+	if h, _, err := net.SplitHostPort(remoteAddr); err == nil {
+		return h
+	}
+	return remoteAddr
+}
+
+// hostOnly strips the port and IPv6 brackets from a Host header.
+func hostOnly(hostport string) string {
 	host := hostport
 	if h, _, err := net.SplitHostPort(hostport); err == nil {
 		host = h
 	}
-	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	return strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+}
+
+func isLoopbackName(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
 	}

@@ -7,13 +7,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/visiquate/cco/pkg/apierror"
 	"github.com/visiquate/cco/pkg/control"
+	"github.com/visiquate/cco/pkg/proxy"
 	"github.com/visiquate/cco/pkg/version"
 )
 
@@ -121,12 +124,12 @@ func TestDashboardPage(t *testing.T) {
 func TestErrorsUseAnthropicEnvelope(t *testing.T) {
 	f := newFixture(t)
 	rec := f.do("GET", "/nope", nil)
-	env := decode[envelope](t, rec)
+	env := decode[apierror.Envelope](t, rec)
 	if rec.Code != 404 || env.Type != "error" || env.Error.Type != "not_found_error" || env.Error.Message == "" {
 		t.Errorf("404: %d %s", rec.Code, rec.Body)
 	}
 	rec = f.do("GET", control.ShutdownPath, map[string]string{control.TokenHeader: token})
-	if env := decode[envelope](t, rec); rec.Code != 405 || env.Error.Type != "invalid_request_error" {
+	if env := decode[apierror.Envelope](t, rec); rec.Code != 405 || env.Error.Type != "invalid_request_error" {
 		t.Errorf("GET on control route: %d %s", rec.Code, rec.Body)
 	}
 	if f.shutdown.Load() != 0 {
@@ -144,9 +147,9 @@ func TestControlRefusals(t *testing.T) {
 	}{
 		{"no token", nil, 401, "authentication_error", true},
 		{"wrong token", map[string]string{control.TokenHeader: strings.Repeat("0", 32)}, 401, "authentication_error", true},
-		{"rebinding host", map[string]string{control.TokenHeader: token, "Host": "evil.example:3000"}, 403, "permission_error", false},
-		{"lan host", map[string]string{control.TokenHeader: token, "Host": "192.168.1.5:3000"}, 403, "permission_error", false},
-		{"browser origin", map[string]string{control.TokenHeader: token, "Origin": "https://evil.example"}, 403, "permission_error", false},
+		{"rebinding host", map[string]string{control.TokenHeader: token, "Host": "evil.example:3000"}, 403, "permission_error", true},
+		{"lan host", map[string]string{control.TokenHeader: token, "Host": "192.168.1.5:3000"}, 403, "permission_error", true},
+		{"browser origin", map[string]string{control.TokenHeader: token, "Origin": "https://evil.example"}, 403, "permission_error", true},
 		{"even a loopback origin", map[string]string{control.TokenHeader: token, "Origin": "http://127.0.0.1:3000"}, 403, "permission_error", false},
 		{"fetch metadata", map[string]string{control.TokenHeader: token, "Sec-Fetch-Site": "cross-site"}, 403, "permission_error", false},
 	}
@@ -154,7 +157,7 @@ func TestControlRefusals(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			rec := f.do("POST", control.ShutdownPath, tt.hdr)
-			env := decode[envelope](t, rec)
+			env := decode[apierror.Envelope](t, rec)
 			if rec.Code != tt.code || env.Error.Type != tt.errType {
 				t.Errorf("got %d %s", rec.Code, rec.Body)
 			}
@@ -213,5 +216,216 @@ func TestControlClient(t *testing.T) {
 	resp.Body.Close()
 	if !bytes.Contains(body, []byte(`"not_found_error"`)) {
 		t.Errorf("404 body %s", body)
+	}
+}
+
+// fakeProxy stands in for the /v1 proxy: it can hold requests open.
+type fakeProxy struct {
+	hold    chan struct{} // when set, requests wait for it to close
+	entered chan struct{}
+	served  atomic.Int32
+}
+
+func (p *fakeProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.served.Add(1)
+	if p.hold != nil {
+		p.entered <- struct{}{}
+		<-p.hold
+	}
+	w.Header().Set("Content-Type", "application/json")
+	io.WriteString(w, `{"proxied":"`+r.URL.Path+`"}`)
+}
+
+func (p *fakeProxy) Stats() proxy.Stats {
+	return proxy.Stats{Requests: int64(p.served.Load()), InFlight: 2, UpstreamErrors: 3}
+}
+
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func newLimited(t *testing.T, mutate func(*Options)) (*Server, *fakeProxy, *clock) {
+	t.Helper()
+	clk := &clock{now: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}
+	fp := &fakeProxy{}
+	log := logrus.New()
+	log.Out = io.Discard
+	opts := Options{
+		Info: version.Info{Version: "2025.11.2"}, StartedAt: clk.Now(), Now: clk.Now, Logger: log, Token: token,
+		Shutdown: func() {}, Proxy: fp,
+		APILimit: Limit{PerMinute: 100, Concurrent: 10},
+	}
+	if mutate != nil {
+		mutate(&opts)
+	}
+	return New(opts), fp, clk
+}
+
+func request(s *Server, method, target, remote, host string, hdr map[string]string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, target, strings.NewReader("{}"))
+	req.RemoteAddr = remote
+	req.Host = host
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, req)
+	return rec
+}
+
+func TestProxyRouteAndHealthFigures(t *testing.T) {
+	s, fp, _ := newLimited(t, nil)
+	for _, m := range []string{"GET", "POST", "HEAD", "DELETE"} {
+		rec := request(s, m, "/v1/messages/count_tokens?beta=true", "127.0.0.1:5000", "127.0.0.1:3000", nil)
+		if rec.Code != 200 {
+			t.Errorf("%s /v1: %d %s", m, rec.Code, rec.Body)
+		}
+	}
+	if fp.served.Load() != 4 {
+		t.Errorf("proxy served %d", fp.served.Load())
+	}
+	rec := request(s, "GET", "/health", "127.0.0.1:5000", "127.0.0.1:3000", nil)
+	var h control.Health
+	json.Unmarshal(rec.Body.Bytes(), &h)
+	if h.Proxy == nil || *h.Proxy != (control.ProxyStats{Requests: 4, InFlight: 2, UpstreamErrors: 3}) {
+		t.Errorf("health proxy figures: %s", rec.Body)
+	}
+}
+
+// Every route checks Host (DNS rebinding) and Origin (web pages).
+func TestHostAndOriginOnEveryRoute(t *testing.T) {
+	s, fp, _ := newLimited(t, func(o *Options) { o.AllowedHosts = []string{"cco.internal"} })
+	routes := []struct{ method, path string }{{"GET", "/health"}, {"GET", "/ready"}, {"GET", "/"}, {"POST", "/v1/messages"}, {"OPTIONS", "/v1/messages"}, {"GET", "/nope"}}
+	for _, r := range routes {
+		for _, host := range []string{"evil.example:3000", "evil.example", "192.168.1.5:3000", "127.0.0.1.evil.example:3000", "localhost.evil.example"} {
+			rec := request(s, r.method, r.path, "127.0.0.1:5000", host, nil)
+			if rec.Code != 403 || !strings.Contains(rec.Body.String(), `"permission_error"`) {
+				t.Errorf("%s %s Host %s: %d %s", r.method, r.path, host, rec.Code, rec.Body)
+			}
+		}
+		for _, origin := range []string{"https://evil.example", "http://localhost:5173", "http://127.0.0.1:3001", "null"} {
+			rec := request(s, r.method, r.path, "127.0.0.1:5000", "127.0.0.1:3000", map[string]string{"Origin": origin})
+			if rec.Code != 403 {
+				t.Errorf("%s %s Origin %s: %d", r.method, r.path, origin, rec.Code)
+			}
+			if rec.Header().Get("Access-Control-Allow-Origin") != "" {
+				t.Errorf("CORS header sent")
+			}
+		}
+	}
+	if fp.served.Load() != 0 {
+		t.Fatalf("refused requests reached the proxy: %d", fp.served.Load())
+	}
+	for _, host := range []string{"127.0.0.1:3000", "localhost:3000", "LOCALHOST", "[::1]:3000", "cco.internal:3000", "CCO.internal"} {
+		if rec := request(s, "POST", "/v1/messages", "127.0.0.1:5000", host, nil); rec.Code != 200 {
+			t.Errorf("Host %s refused: %d", host, rec.Code)
+		}
+	}
+	// The page cco serves may call cco: same origin.
+	if rec := request(s, "GET", "/health", "127.0.0.1:5000", "127.0.0.1:3000", map[string]string{"Origin": "http://127.0.0.1:3000"}); rec.Code != 200 {
+		t.Errorf("same-origin request refused: %d", rec.Code)
+	}
+	// Listening beyond loopback, IP-literal Hosts are fine (no DNS is involved).
+	remote, _, _ := newLimited(t, func(o *Options) { o.Remote = true })
+	if rec := request(remote, "GET", "/health", "192.168.1.9:5000", "192.168.1.5:3000", nil); rec.Code != 200 {
+		t.Errorf("remote IP host: %d", rec.Code)
+	}
+	if rec := request(remote, "GET", "/health", "192.168.1.9:5000", "evil.example:3000", nil); rec.Code != 403 {
+		t.Errorf("remote name host: %d", rec.Code)
+	}
+}
+
+func TestAPIRateLimitPerClient(t *testing.T) {
+	s, _, clk := newLimited(t, nil)
+	for i := range 100 {
+		if rec := request(s, "POST", "/api/control/shutdown", "127.0.0.1:5000", "127.0.0.1:3000", nil); rec.Code != 401 {
+			t.Fatalf("request %d: %d", i, rec.Code)
+		}
+	}
+	rec := request(s, "POST", "/api/control/shutdown", "127.0.0.1:5000", "127.0.0.1:3000", nil)
+	var env apierror.Envelope
+	json.Unmarshal(rec.Body.Bytes(), &env)
+	if rec.Code != 429 || env.Error.Type != "rate_limit_error" || rec.Header().Get("retry-after") != "1" {
+		t.Fatalf("101st request: %d %s %v", rec.Code, rec.Body, rec.Header())
+	}
+	// Another client has its own budget.
+	if rec := request(s, "POST", "/api/control/shutdown", "127.0.0.2:5000", "127.0.0.1:3000", nil); rec.Code != 401 {
+		t.Errorf("other client: %d", rec.Code)
+	}
+	// The bucket refills at 100 a minute.
+	clk.Add(600 * time.Millisecond)
+	if rec := request(s, "POST", "/api/control/shutdown", "127.0.0.1:5000", "127.0.0.1:3000", nil); rec.Code != 401 {
+		t.Errorf("after refill: %d", rec.Code)
+	}
+	// Loopback clients of /v1, /health and the page are not limited by default.
+	for range 300 {
+		for _, p := range []string{"/v1/messages", "/health"} {
+			if rec := request(s, "POST", p, "127.0.0.1:5000", "127.0.0.1:3000", nil); rec.Code == 429 {
+				t.Fatalf("%s limited for a loopback client", p)
+			}
+		}
+	}
+}
+
+func TestConcurrencyLimits(t *testing.T) {
+	tests := []struct {
+		name    string
+		opts    func(*Options)
+		remote  string
+		path    string
+		allowed int
+	}{
+		{"proxy limit for loopback clients", func(o *Options) { o.ProxyLimit = Limit{Concurrent: 3} }, "127.0.0.1:5000", "/v1/messages", 3},
+		{"api limit for other machines on /v1", func(o *Options) { o.Remote = true }, "192.168.1.9:5000", "/v1/messages", 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, fp, _ := newLimited(t, tt.opts)
+			fp.hold, fp.entered = make(chan struct{}), make(chan struct{}, 100)
+			var wg sync.WaitGroup
+			for range tt.allowed {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					request(s, "POST", tt.path, tt.remote, "127.0.0.1:3000", nil)
+				}()
+				<-fp.entered
+			}
+			rec := request(s, "POST", tt.path, tt.remote, "127.0.0.1:3000", nil)
+			if rec.Code != 429 || rec.Header().Get("retry-after") == "" {
+				t.Errorf("request over the concurrency limit: %d %v", rec.Code, rec.Header())
+			}
+			close(fp.hold)
+			wg.Wait()
+			fp.hold = nil
+			if rec := request(s, "POST", tt.path, tt.remote, "127.0.0.1:3000", nil); rec.Code != 200 {
+				t.Errorf("after the others finished: %d", rec.Code)
+			}
+		})
+	}
+}
+
+func TestProxyRateLimitPerMinute(t *testing.T) {
+	s, _, clk := newLimited(t, func(o *Options) { o.ProxyLimit = Limit{PerMinute: 6} })
+	for i := range 6 {
+		if rec := request(s, "POST", "/v1/messages", "127.0.0.1:5000", "127.0.0.1:3000", nil); rec.Code != 200 {
+			t.Fatalf("request %d: %d", i, rec.Code)
+		}
+	}
+	rec := request(s, "POST", "/v1/messages", "127.0.0.1:5000", "127.0.0.1:3000", nil)
+	if rec.Code != 429 || rec.Header().Get("retry-after") != "10" {
+		t.Fatalf("7th request: %d retry-after %q", rec.Code, rec.Header().Get("retry-after"))
+	}
+	clk.Add(10 * time.Second)
+	if rec := request(s, "POST", "/v1/messages", "127.0.0.1:5000", "127.0.0.1:3000", nil); rec.Code != 200 {
+		t.Errorf("after waiting: %d", rec.Code)
 	}
 }

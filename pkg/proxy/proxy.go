@@ -1,0 +1,381 @@
+// Package proxy forwards /v1/* to the Anthropic API without changing what
+// the client sends or receives, except for adding the API key to requests
+// that carry no credentials. Streams (text/event-stream) are relayed event by
+// event as they arrive.
+//
+// It is httputil.ReverseProxy with four things around it:
+//
+//   - The request body is read in full (bounded by MaxBodyBytes) before the
+//     upstream request starts. A ReverseProxy that hands the server's body to
+//     the Transport races with the server: once the response headers are
+//     written, net/http discards and closes the rest of the request body,
+//     while the Transport's write loop may still read it (to check for bytes
+//     past Content-Length); that read fails with "invalid Read on closed
+//     Body", the Transport closes the upstream connection, and the stream the
+//     client is reading is cut short ("use of closed network connection").
+//     With the body in memory the Transport never touches the server's
+//     reader, and over-limit bodies get a 413 before any upstream traffic.
+//   - A response body that goes silent for IdleTimeout is cut off; a stream
+//     as a whole has no time limit.
+//   - Failures cco makes itself are answered in Anthropic's error envelope;
+//     one that happens mid-stream ends the stream with an SSE error event, as
+//     the API itself does.
+//   - Counters for /health.
+//
+// It imports apierror and secret.
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/visiquate/cco/pkg/apierror"
+	"github.com/visiquate/cco/pkg/secret"
+)
+
+// Options configure a Proxy.
+type Options struct {
+	Upstream      *url.URL
+	APIKey        secret.Secret // sent as x-api-key when a request has no credentials
+	MaxBodyBytes  int64
+	HeaderTimeout time.Duration
+	IdleTimeout   time.Duration
+	RootCAs       *x509.CertPool    // trusted roots; nil means the system's
+	Transport     http.RoundTripper // nil means NewTransport(HeaderTimeout, RootCAs)
+	Logger        *logrus.Logger
+	Now           func() time.Time
+}
+
+// Stats are the proxy's counters since start.
+type Stats struct {
+	Requests       int64 `json:"requests"`
+	InFlight       int64 `json:"in_flight"`
+	UpstreamErrors int64 `json:"upstream_errors"`
+}
+
+// Proxy is the /v1/* handler.
+type Proxy struct {
+	opts           Options
+	rp             *httputil.ReverseProxy
+	requests       atomic.Int64
+	inFlight       atomic.Int64
+	upstreamErrors atomic.Int64
+}
+
+// New builds a Proxy.
+func New(opts Options) *Proxy {
+	if opts.Transport == nil {
+		opts.Transport = NewTransport(opts.HeaderTimeout, opts.RootCAs)
+	}
+	p := &Proxy{opts: opts}
+	p.rp = &httputil.ReverseProxy{
+		Rewrite:        p.rewrite,
+		Transport:      opts.Transport,
+		ModifyResponse: p.modifyResponse,
+		ErrorHandler:   p.handleError,
+		BufferPool:     newBufferPool(),
+		ErrorLog:       log.New(logWriter{opts.Logger}, "", 0),
+	}
+	return p
+}
+
+// NewTransport returns the upstream transport: pooled keep-alive
+// connections, HTTP/2 where the upstream offers it, TLS always verified,
+// and compression left to the client and upstream (bytes pass unchanged).
+func NewTransport(headerTimeout time.Duration, roots *x509.CertPool) *http.Transport {
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		ResponseHeaderTimeout: headerTimeout,
+		DisableCompression:    true,
+		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots},
+	}
+}
+
+// Stats returns the counters.
+func (p *Proxy) Stats() Stats {
+	return Stats{Requests: p.requests.Load(), InFlight: p.inFlight.Load(), UpstreamErrors: p.upstreamErrors.Load()}
+}
+
+// exchange is the state of one request, shared by the ReverseProxy hooks
+// through the request context.
+type exchange struct {
+	cancel    context.CancelCauseFunc
+	status    int
+	requestID string // upstream's request-id
+	failure   string // what went wrong, for the log
+}
+
+type exchangeKey struct{}
+
+var (
+	errTooLarge    = errors.New("request body too large")
+	errIdleTimeout = errors.New("upstream sent nothing for longer than the idle timeout")
+)
+
+// ServeHTTP forwards one request.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.requests.Add(1)
+	p.inFlight.Add(1)
+	start := p.opts.Now()
+	ex := &exchange{}
+	defer func() {
+		p.inFlight.Add(-1)
+		aborted := recover()
+		p.logDone(r, ex, start, aborted != nil)
+		if aborted != nil {
+			panic(aborted) // http.ErrAbortHandler: net/http drops the connection
+		}
+	}()
+
+	body, err := readBody(r, p.opts.MaxBodyBytes)
+	switch {
+	case errors.Is(err, errTooLarge):
+		ex.status, ex.failure = http.StatusRequestEntityTooLarge, "request body over the limit"
+		w.Header().Set("Connection", "close") // the rest of the body is not read
+		apierror.Write(w, &apierror.Error{Status: ex.status, Message: fmt.Sprintf(
+			"request body is larger than cco's limit of %d bytes (server.max_body_size)", p.opts.MaxBodyBytes), NoRetry: true})
+		return
+	case err != nil:
+		ex.status, ex.failure = http.StatusBadRequest, "reading the request body: "+err.Error()
+		apierror.Write(w, &apierror.Error{Status: ex.status, Message: "could not read the request body"})
+		return
+	}
+	if body != nil {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
+
+	ctx, cancel := context.WithCancelCause(r.Context())
+	defer cancel(nil)
+	ex.cancel = cancel
+	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(ctx, exchangeKey{}, ex)))
+}
+
+// readBody reads the whole request body, refusing more than limit bytes.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	if r.ContentLength > limit {
+		return nil, errTooLarge
+	}
+	if r.ContentLength >= 0 {
+		buf := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, buf); err != nil {
+			return nil, err
+		}
+		return buf, nil
+	}
+	var buf bytes.Buffer
+	n, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if n > limit {
+		return nil, errTooLarge
+	}
+	return buf.Bytes(), nil
+}
+
+func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
+	pr.SetURL(p.opts.Upstream)
+	h := pr.Out.Header
+	if !p.opts.APIKey.IsZero() && h.Get("X-Api-Key") == "" && h.Get("Authorization") == "" {
+		h.Set("X-Api-Key", p.opts.APIKey.Reveal())
+	}
+}
+
+func (p *Proxy) modifyResponse(res *http.Response) error {
+	ex, _ := res.Request.Context().Value(exchangeKey{}).(*exchange)
+	ex.status = res.StatusCode
+	ex.requestID = res.Header.Get("Request-Id")
+	if res.Body == nil || res.Body == http.NoBody {
+		return nil
+	}
+	wb := &watchedBody{
+		body:   res.Body,
+		p:      p,
+		ex:     ex,
+		ctx:    res.Request.Context(),
+		stream: strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream"),
+	}
+	if p.opts.IdleTimeout > 0 {
+		wb.idle = p.opts.IdleTimeout
+		wb.timer = time.AfterFunc(wb.idle, func() { ex.cancel(errIdleTimeout) })
+	}
+	res.Body = wb
+	return nil
+}
+
+// handleError answers failures before the upstream's response began.
+func (p *Proxy) handleError(w http.ResponseWriter, r *http.Request, err error) {
+	ex, _ := r.Context().Value(exchangeKey{}).(*exchange)
+	if clientGone(r.Context()) {
+		ex.failure = "client went away"
+		return
+	}
+	p.upstreamErrors.Add(1)
+	e := classify(err, p.opts.Upstream.Host)
+	ex.status, ex.failure = e.Status, err.Error()
+	apierror.Write(w, e)
+}
+
+// classify turns a transport error into the answer the client gets.
+func classify(err error, host string) *apierror.Error {
+	var certErr *tls.CertificateVerificationError
+	var opErr *net.OpError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &certErr):
+		return &apierror.Error{Status: http.StatusBadGateway, Type: "api_error", NoRetry: true,
+			Message: fmt.Sprintf("cco refused the upstream %s: its TLS certificate could not be verified", host)}
+	case errors.As(err, &opErr) && opErr.Op == "dial":
+		return &apierror.Error{Status: http.StatusBadGateway, Type: "api_error",
+			Message: fmt.Sprintf("cco could not connect to the upstream %s", host)}
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return &apierror.Error{Status: http.StatusGatewayTimeout, Type: "timeout_error",
+			Message: fmt.Sprintf("the upstream %s did not answer in time (upstream.header_timeout)", host)}
+	}
+	return &apierror.Error{Status: http.StatusBadGateway, Type: "api_error",
+		Message: fmt.Sprintf("cco could not get an answer from the upstream %s", host)}
+}
+
+// clientGone reports whether the client's side of the request is over.
+func clientGone(ctx context.Context) bool {
+	return ctx.Err() != nil && !errors.Is(context.Cause(ctx), errIdleTimeout)
+}
+
+func (p *Proxy) logDone(r *http.Request, ex *exchange, start time.Time, aborted bool) {
+	fields := logrus.Fields{
+		"method":   r.Method,
+		"path":     r.URL.Path,
+		"status":   ex.status,
+		"duration": p.opts.Now().Sub(start).Round(time.Microsecond).String(),
+	}
+	if ex.requestID != "" {
+		fields["request_id"] = ex.requestID
+	}
+	entry := p.opts.Logger.WithFields(fields)
+	switch {
+	case aborted:
+		entry.WithField("error", ex.failure).Warn("proxy request aborted")
+	case ex.failure != "":
+		entry.WithField("error", ex.failure).Warn("proxy request failed")
+	default:
+		entry.Info("proxy request done")
+	}
+}
+
+// watchedBody relays the upstream's response body, cutting it off after
+// IdleTimeout of silence and ending a failed stream with an error event.
+type watchedBody struct {
+	body    io.ReadCloser
+	p       *Proxy
+	ex      *exchange
+	ctx     context.Context
+	stream  bool
+	idle    time.Duration
+	timer   *time.Timer
+	last    [2]byte // the last two bytes relayed, to find event boundaries
+	pending []byte  // an error event still to be relayed
+	ended   bool
+}
+
+func (b *watchedBody) Read(q []byte) (int, error) {
+	if b.pending != nil {
+		n := copy(q, b.pending)
+		b.pending = b.pending[n:]
+		if len(b.pending) == 0 {
+			b.pending, b.ended = nil, true
+		}
+		return n, nil
+	}
+	if b.ended {
+		return 0, io.EOF
+	}
+	n, err := b.body.Read(q)
+	if n > 0 {
+		if b.timer != nil {
+			b.timer.Reset(b.idle)
+		}
+		if n >= 2 {
+			b.last = [2]byte{q[n-2], q[n-1]}
+		} else {
+			b.last = [2]byte{b.last[1], q[0]}
+		}
+	}
+	if err == nil || err == io.EOF || clientGone(b.ctx) {
+		return n, err
+	}
+	// The upstream failed mid-body.
+	b.p.upstreamErrors.Add(1)
+	e := &apierror.Error{Status: http.StatusBadGateway, Type: "api_error", Message: "the upstream connection failed mid-response"}
+	if errors.Is(context.Cause(b.ctx), errIdleTimeout) {
+		e = &apierror.Error{Status: http.StatusGatewayTimeout, Type: "timeout_error",
+			Message: fmt.Sprintf("the upstream sent nothing for %s (upstream.idle_timeout)", b.idle)}
+		b.ex.failure = errIdleTimeout.Error()
+	} else {
+		b.ex.failure = err.Error()
+	}
+	if !b.stream {
+		return n, err // a JSON body cannot be mended: the client sees a cut connection
+	}
+	var ev bytes.Buffer
+	if b.last != [2]byte{'\n', '\n'} {
+		ev.WriteString("\n\n") // end the partial event first
+	}
+	ev.WriteString("event: error\ndata: ")
+	ev.Write(e.JSON())
+	ev.WriteString("\n\n")
+	b.pending = ev.Bytes()
+	return n, nil
+}
+
+func (b *watchedBody) Close() error {
+	if b.timer != nil {
+		b.timer.Stop()
+	}
+	return b.body.Close()
+}
+
+// bufferPool recycles ReverseProxy's copy buffers.
+type bufferPool struct{ pool *sync.Pool }
+
+func newBufferPool() bufferPool {
+	return bufferPool{&sync.Pool{New: func() any { b := make([]byte, 32*1024); return &b }}}
+}
+
+func (b bufferPool) Get() []byte  { return *b.pool.Get().(*[]byte) }
+func (b bufferPool) Put(p []byte) { b.pool.Put(&p) }
+
+// logWriter sends ReverseProxy's own messages to the logger.
+type logWriter struct{ l *logrus.Logger }
+
+func (w logWriter) Write(b []byte) (int, error) {
+	w.l.Warn(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
