@@ -88,6 +88,11 @@ func runBaseline(args []string) error {
 	}
 	rp := httputil.NewSingleHostReverseProxy(target)
 	rp.ErrorLog = log.New(io.Discard, "", 0)
+	// The same connection pool as cco's, so that the comparison measures
+	// the proxies, not http.DefaultTransport's two idle connections per host.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 256, 256
+	rp.Transport = tr
 	fmt.Printf("listening on http://%s\n", ln.Addr())
 	return http.Serve(ln, rp)
 }

@@ -9,37 +9,20 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/visiquate/cco/pkg/ccotest"
 	"github.com/visiquate/cco/pkg/config"
 	"github.com/visiquate/cco/pkg/runstate"
 	"github.com/visiquate/cco/pkg/version"
 )
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 type instance struct {
 	paths  config.Paths
-	stdout *lockedBuffer
-	stderr *lockedBuffer
+	stdout *ccotest.Buffer
+	stderr *ccotest.Buffer
 	sigs   chan os.Signal
 	done   chan error
 	state  runstate.State
@@ -57,7 +40,7 @@ func start(t *testing.T, mutate func(*config.Config), wrap func(http.Handler) ht
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	in := &instance{paths: paths, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, sigs: make(chan os.Signal, 2), done: make(chan error, 1)}
+	in := &instance{paths: paths, stdout: &ccotest.Buffer{}, stderr: &ccotest.Buffer{}, sigs: make(chan os.Signal, 2), done: make(chan error, 1)}
 	go func() {
 		in.done <- Run(context.Background(), Options{
 			Config: cfg, Paths: paths, Info: version.Info{Version: "2025.11.2"}, PID: os.Getpid(), Now: time.Now,

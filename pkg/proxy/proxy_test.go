@@ -13,7 +13,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,36 +20,20 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/visiquate/cco/pkg/apierror"
+	"github.com/visiquate/cco/pkg/ccotest"
 	"github.com/visiquate/cco/pkg/secret"
 )
 
 const testKey = "sk-ant-api03-injected-key-0123456789"
 
-type lockedLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // front serves a Proxy for upstream on a real 127.0.0.1 socket.
-func front(t *testing.T, upstream string, mutate func(*Options)) (*Proxy, string, *lockedLog) {
+func front(t *testing.T, upstream string, mutate func(*Options)) (*Proxy, string, *ccotest.Buffer) {
 	t.Helper()
 	u, err := url.Parse(upstream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedLog{}
+	logs := &ccotest.Buffer{}
 	log := logrus.New()
 	log.Out = logs
 	log.Level = logrus.DebugLevel

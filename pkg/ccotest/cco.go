@@ -1,0 +1,149 @@
+package ccotest
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+)
+
+// BuildCCO compiles cmd/cco of this module into dir, as a release build
+// does (CGO_ENABLED=0, -trimpath), and returns the binary's path.
+func BuildCCO(dir string) (string, error) {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return "", fmt.Errorf("cannot locate the module")
+	}
+	root := filepath.Join(filepath.Dir(file), "..", "..")
+	bin := filepath.Join(dir, "cco")
+	if runtime.GOOS == "windows" {
+		bin += ".exe"
+	}
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/cco")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/cco: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// Instance is a `cco run` process serving on a free port of 127.0.0.1.
+type Instance struct {
+	// URL is where it listens, such as http://127.0.0.1:PORT.
+	URL  string
+	Cmd  *exec.Cmd
+	Home string
+
+	stderr *Buffer
+	done   chan struct{}
+	err    error
+}
+
+var listening = regexp.MustCompile(`listening on (http://\S+) \(pid`)
+
+// StartCCO runs `bin run --port 0 --no-browser ARGS...` in a fresh HOME
+// with env added to the environment, waits until /ready answers, and stops
+// it when the test ends.
+func StartCCO(t testing.TB, bin string, env []string, args ...string) *Instance {
+	t.Helper()
+	home := t.TempDir()
+	cmd := exec.Command(bin, append([]string{"run", "--port", "0", "--no-browser"}, args...)...)
+	cmd.Env = append(os.Environ(), "HOME="+home, "USERPROFILE="+home,
+		"APPDATA="+filepath.Join(home, "AppData", "Roaming"), "LOCALAPPDATA="+filepath.Join(home, "AppData", "Local"),
+		"XDG_CONFIG_HOME=", "XDG_DATA_HOME=", "XDG_CACHE_HOME=", "ANTHROPIC_API_KEY=", "NO_BROWSER=1")
+	cmd.Env = append(cmd.Env, env...)
+	in := &Instance{Cmd: cmd, Home: home, stderr: &Buffer{}, done: make(chan struct{})}
+	cmd.Stderr = in.stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		in.err = cmd.Wait()
+		close(in.done)
+	}()
+	t.Cleanup(func() { in.Stop() })
+
+	lines := bufio.NewScanner(stdout)
+	for lines.Scan() {
+		if m := listening.FindStringSubmatch(lines.Text()); m != nil {
+			in.URL = m[1]
+			break
+		}
+	}
+	go io.Copy(io.Discard, stdout)
+	if in.URL == "" {
+		<-in.done
+		t.Fatalf("cco did not start: %v\n%s", in.err, in.stderr)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(in.URL + "/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return in
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cco at %s not ready: %v\n%s", in.URL, err, in.stderr)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Stop ends the process gracefully (SIGTERM; a kill on Windows) and returns
+// how it exited.
+func (in *Instance) Stop() error {
+	select {
+	case <-in.done:
+		return in.err
+	default:
+	}
+	if err := terminate(in.Cmd.Process); err != nil {
+		in.Cmd.Process.Kill()
+	}
+	select {
+	case <-in.done:
+	case <-time.After(30 * time.Second):
+		in.Cmd.Process.Kill()
+		<-in.done
+	}
+	return in.err
+}
+
+// Log returns what the process wrote to standard error so far.
+func (in *Instance) Log() string { return in.stderr.String() }
+
+// Buffer is a bytes.Buffer safe for concurrent use, for output that a
+// process or goroutine writes while a test reads it.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+// String returns the contents so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
