@@ -73,6 +73,7 @@ type Stats struct {
 type Proxy struct {
 	opts           Options
 	rp             *httputil.ReverseProxy
+	bodies         *bodyPool
 	requests       atomic.Int64
 	inFlight       atomic.Int64
 	upstreamErrors atomic.Int64
@@ -83,7 +84,7 @@ func New(opts Options) *Proxy {
 	if opts.Transport == nil {
 		opts.Transport = NewTransport(opts.HeaderTimeout, opts.RootCAs)
 	}
-	p := &Proxy{opts: opts}
+	p := &Proxy{opts: opts, bodies: &bodyPool{}}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:        p.rewrite,
 		Transport:      opts.Transport,
@@ -150,7 +151,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
-	body, err := readBody(r, p.opts.MaxBodyBytes)
+	body, err := p.readBody(r)
 	switch {
 	case errors.Is(err, errTooLarge):
 		ex.status, ex.failure = http.StatusRequestEntityTooLarge, "request body over the limit"
@@ -164,9 +165,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if body != nil {
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		r.ContentLength = int64(len(body))
-		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+		defer body.release()
+		r.Body = body.reader()
+		r.ContentLength = int64(len(body.data))
+		r.GetBody = func() (io.ReadCloser, error) { return body.reader(), nil }
 	}
 
 	ctx, cancel := context.WithCancelCause(r.Context())
@@ -175,20 +177,23 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(ctx, exchangeKey{}, ex)))
 }
 
-// readBody reads the whole request body, refusing more than limit bytes.
-func readBody(r *http.Request, limit int64) ([]byte, error) {
-	if r.Body == nil || r.Body == http.NoBody {
+// readBody reads the whole request body, refusing more than MaxBodyBytes.
+func (p *Proxy) readBody(r *http.Request) (*body, error) {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 		return nil, nil
 	}
+	limit := p.opts.MaxBodyBytes
 	if r.ContentLength > limit {
 		return nil, errTooLarge
 	}
-	if r.ContentLength >= 0 {
-		buf := make([]byte, r.ContentLength)
-		if _, err := io.ReadFull(r.Body, buf); err != nil {
+	b := &body{pool: p.bodies}
+	if r.ContentLength > 0 {
+		b.data = p.bodies.get(int(r.ContentLength))
+		if _, err := io.ReadFull(r.Body, b.data); err != nil {
+			b.release()
 			return nil, err
 		}
-		return buf, nil
+		return b, nil
 	}
 	var buf bytes.Buffer
 	n, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
@@ -198,7 +203,8 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if n > limit {
 		return nil, errTooLarge
 	}
-	return buf.Bytes(), nil
+	b.data = buf.Bytes()
+	return b, nil
 }
 
 func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
@@ -270,6 +276,10 @@ func clientGone(ctx context.Context) bool {
 }
 
 func (p *Proxy) logDone(r *http.Request, ex *exchange, start time.Time, aborted bool) {
+	failed := aborted || ex.failure != ""
+	if !p.opts.Logger.IsLevelEnabled(logrus.InfoLevel) && !(failed && p.opts.Logger.IsLevelEnabled(logrus.WarnLevel)) {
+		return
+	}
 	fields := logrus.Fields{
 		"method":   r.Method,
 		"path":     r.URL.Path,
@@ -360,6 +370,68 @@ func (b *watchedBody) Close() error {
 		b.timer.Stop()
 	}
 	return b.body.Close()
+}
+
+// body is a request body read into memory. Its buffer returns to the pool
+// only when every reader handed to the Transport has reached EOF: a
+// Transport may go on reading after the response is done (when the
+// upstream answered early), and such a buffer is left to the collector.
+type body struct {
+	data    []byte
+	pool    *bodyPool
+	readers atomic.Int32
+	drained atomic.Int32
+}
+
+func (b *body) reader() io.ReadCloser {
+	b.readers.Add(1)
+	return &bodyReader{Reader: bytes.NewReader(b.data), b: b}
+}
+
+func (b *body) release() {
+	if b.readers.Load() == b.drained.Load() {
+		b.pool.put(b.data)
+	}
+	b.data = nil
+}
+
+type bodyReader struct {
+	*bytes.Reader
+	b    *body
+	done bool
+}
+
+func (r *bodyReader) Read(p []byte) (int, error) {
+	n, err := r.Reader.Read(p)
+	if err == io.EOF && !r.done {
+		r.done = true
+		r.b.drained.Add(1)
+	}
+	return n, err
+}
+
+func (r *bodyReader) Close() error { return nil }
+
+// bodyPool recycles request-body buffers up to 256 KiB (Claude Code sends
+// 50-80 KB); larger ones are allocated each time.
+type bodyPool struct{ pool sync.Pool }
+
+const maxPooledBody = 256 << 10
+
+func (p *bodyPool) get(n int) []byte {
+	if n <= maxPooledBody {
+		if b, ok := p.pool.Get().(*[]byte); ok && cap(*b) >= n {
+			return (*b)[:n]
+		}
+		return make([]byte, n, max(n, 64<<10))
+	}
+	return make([]byte, n)
+}
+
+func (p *bodyPool) put(b []byte) {
+	if cap(b) <= maxPooledBody {
+		p.pool.Put(&b)
+	}
 }
 
 // bufferPool recycles ReverseProxy's copy buffers.

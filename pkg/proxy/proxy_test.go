@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -530,5 +531,51 @@ func TestUpstreamTLSAndHTTP2(t *testing.T) {
 	}
 	if p.Stats().UpstreamErrors != 1 || !strings.Contains(logs.String(), "certificate") {
 		t.Errorf("stats %+v log %s", p.Stats(), logs)
+	}
+}
+
+// Request bodies are pooled; concurrent requests must still each reach the
+// upstream with their own bytes, also when the upstream answers before it
+// has read them.
+func TestBodiesNeverMix(t *testing.T) {
+	var bad atomic.Int32
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		want := r.Header.Get("X-Want")
+		if r.URL.Query().Get("early") != "" {
+			// Answer first, read after (net/http allows it in full duplex).
+			http.NewResponseController(w).EnableFullDuplex()
+			w.WriteHeader(200)
+			w.(http.Flusher).Flush()
+		}
+		got, _ := io.ReadAll(r.Body)
+		if !strings.HasPrefix(string(got), want) || len(got) != 20000 {
+			bad.Add(1)
+		}
+	}))
+	defer up.Close()
+	_, base, _ := front(t, up.URL, nil)
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Go(func() {
+			tag := fmt.Sprintf("body-%04d-", i)
+			body := tag + strings.Repeat(string(rune('a'+i%26)), 20000-len(tag))
+			q := ""
+			if i%2 == 0 {
+				q = "?early=1"
+			}
+			req, _ := http.NewRequest("POST", base+"/v1/messages"+q, strings.NewReader(body))
+			req.Header.Set("X-Want", tag)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		})
+	}
+	wg.Wait()
+	if bad.Load() != 0 {
+		t.Errorf("%d requests reached the upstream with the wrong body", bad.Load())
 	}
 }

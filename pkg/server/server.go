@@ -260,6 +260,8 @@ func isLoopbackName(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// logRequests logs each request at debug level; /v1/* requests the proxy
+// has handled are logged by the proxy, at info level.
 func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := s.opts.Now()
@@ -268,6 +270,9 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err) // writes the response, so the status below is final
 		}
 		req := c.Request()
+		if !s.opts.Logger.IsLevelEnabled(logrus.DebugLevel) || (err == nil && strings.HasPrefix(req.URL.Path, "/v1/")) {
+			return nil
+		}
 		s.opts.Logger.WithFields(logrus.Fields{
 			"method":   req.Method,
 			"path":     req.URL.Path,
