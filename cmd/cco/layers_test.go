@@ -23,6 +23,7 @@ var layers = map[string][]string{
 	"pkg/apierror":  {},
 	"pkg/secret":    {},
 	"pkg/ccotest":   {"*"},
+	"pkg/e2e":       {},
 	"pkg/control":   {},
 	"pkg/dashboard": {},
 	"pkg/logging":   {},
