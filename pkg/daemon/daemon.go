@@ -147,9 +147,6 @@ func Run(ctx context.Context, o Options) error {
 		IdleTimeout:       5 * time.Minute,
 		ErrorLog:          log.New(httpErrors, "", 0),
 	}
-	served := make(chan error, 1)
-	go func() { served <- httpSrv.Serve(ln) }()
-
 	url := st.BaseURL() + "/"
 	fmt.Fprintf(o.Stdout, "cco %s listening on %s (pid %d)\n", o.Info.Version, st.BaseURL(), o.PID)
 	logger.WithFields(logrus.Fields{
@@ -159,6 +156,10 @@ func Run(ctx context.Context, o Options) error {
 	if remote {
 		logger.WithField("addr", ln.Addr().String()).Warn("listening beyond loopback (server.allow_remote): other machines can use this gateway and its API key")
 	}
+	// The listener is bound: connections wait in its backlog until Serve
+	// takes them, and the start is logged before any request is.
+	served := make(chan error, 1)
+	go func() { served <- httpSrv.Serve(ln) }()
 	if o.OpenBrowser != nil {
 		o.OpenBrowser(url)
 	}
