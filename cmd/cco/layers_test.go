@@ -16,10 +16,15 @@ const module = "github.com/visiquate/cco/"
 var layers = map[string][]string{
 	"cmd/cco":       {"pkg/cli", "pkg/version"},
 	"cmd/ccobench":  {"pkg/ccotest"},
-	"pkg/cli":       {"pkg/config", "pkg/control", "pkg/daemon", "pkg/logging", "pkg/runstate", "pkg/secret", "pkg/version"},
-	"pkg/daemon":    {"pkg/config", "pkg/logging", "pkg/proxy", "pkg/runstate", "pkg/secret", "pkg/server", "pkg/version"},
+	"pkg/cli":       {"pkg/analytics", "pkg/config", "pkg/control", "pkg/daemon", "pkg/logging", "pkg/pricing", "pkg/runstate", "pkg/secret", "pkg/store", "pkg/version"},
+	"pkg/daemon":    {"pkg/analytics", "pkg/apierror", "pkg/cache", "pkg/config", "pkg/control", "pkg/logging", "pkg/pricing", "pkg/proxy", "pkg/runstate", "pkg/secret", "pkg/server", "pkg/store", "pkg/version"},
 	"pkg/server":    {"pkg/apierror", "pkg/control", "pkg/dashboard", "pkg/proxy", "pkg/version"},
-	"pkg/proxy":     {"pkg/apierror", "pkg/secret"},
+	"pkg/analytics": {"pkg/cache", "pkg/control", "pkg/pricing", "pkg/proxy", "pkg/store"},
+	"pkg/proxy":     {"pkg/apierror", "pkg/cache", "pkg/secret", "pkg/usage"},
+	"pkg/cache":     {},
+	"pkg/usage":     {"pkg/pricing"},
+	"pkg/pricing":   {},
+	"pkg/store":     {},
 	"pkg/apierror":  {},
 	"pkg/secret":    {},
 	"pkg/ccotest":   {"*"},
@@ -38,6 +43,9 @@ var frameworks = map[string]string{
 	"github.com/labstack/echo/v4":      "pkg/server",
 	"github.com/pelletier/go-toml/v2":  "pkg/config",
 	"gopkg.in/natefinch/lumberjack.v2": "pkg/logging",
+	"github.com/maypok86/otter/v2":     "pkg/cache",
+	"modernc.org/sqlite":               "pkg/store",
+	"github.com/mattn/go-sqlite3":      "pkg/store",
 }
 
 func TestImportsPointDown(t *testing.T) {

@@ -17,7 +17,8 @@ import (
 )
 
 // BuildCCO compiles cmd/cco of this module into dir, as a release build
-// does (CGO_ENABLED=0, -trimpath), and returns the binary's path.
+// does (CGO_ENABLED=0, -trimpath), and returns the binary's path. Tests
+// built with -tags cgosqlite get a cco with the cgo SQLite driver.
 func BuildCCO(dir string) (string, error) {
 	_, file, _, ok := runtime.Caller(0)
 	if !ok {
@@ -28,9 +29,12 @@ func BuildCCO(dir string) (string, error) {
 	if runtime.GOOS == "windows" {
 		bin += ".exe"
 	}
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/cco")
+	cmd := exec.Command("go", "build", "-trimpath", "-tags", buildTags, "-o", bin, "./cmd/cco")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if buildTags != "" {
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build ./cmd/cco: %v\n%s", err, out)
 	}

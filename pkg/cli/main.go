@@ -144,6 +144,8 @@ func newApp(info version.Info, sys *System) *cli.App {
 			statusCommand(sys),
 			shutdownCommand(sys),
 			logsCommand(sys),
+			statsCommand(sys),
+			cacheCommand(sys),
 			configCommand(sys),
 			versionCommand(info, sys),
 			completionCommand(sys),

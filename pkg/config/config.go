@@ -17,6 +17,7 @@ type Config struct {
 	Upstream  Upstream
 	Cache     Cache
 	Database  Database
+	Pricing   Pricing
 	Log       Log
 	Updates   Updates
 	RateLimit RateLimit
@@ -55,7 +56,13 @@ type Cache struct {
 
 // Database locates the analytics store.
 type Database struct {
-	URL string // sqlite:///absolute/path.db
+	URL       string        // sqlite:///absolute/path.db
+	Retention time.Duration // rows older than this are deleted; 0 keeps all
+}
+
+// Pricing locates the user's price overrides.
+type Pricing struct {
+	File string // prices.json; a missing file is no override
 }
 
 // Log configures logging and the rotation of instance log files.

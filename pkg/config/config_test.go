@@ -273,18 +273,18 @@ func TestSizesAndDurations(t *testing.T) {
 			t.Errorf("FormatSize(%d) = %q, want %q", n, got, want)
 		}
 	}
-	durs := map[string]time.Duration{"3600": time.Hour, "90s": 90 * time.Second, "1h30m": 90 * time.Minute, "0": 0}
+	durs := map[string]time.Duration{"3600": time.Hour, "90s": 90 * time.Second, "1h30m": 90 * time.Minute, "0": 0, "30d": 30 * 24 * time.Hour}
 	for in, want := range durs {
 		if got, err := ParseDuration(in); err != nil || got != want {
 			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "-5", "-1h", "soon", "99999999999999999999"} {
+	for _, bad := range []string{"", "-5", "-1h", "soon", "99999999999999999999", "-3d", "1.5d", "d"} {
 		if _, err := ParseDuration(bad); err == nil {
 			t.Errorf("ParseDuration(%q) succeeded", bad)
 		}
 	}
-	for d, want := range map[time.Duration]string{time.Hour: "1h", 90 * time.Minute: "1h30m", 45 * time.Second: "45s", 24 * time.Hour: "24h", 61 * time.Second: "1m1s"} {
+	for d, want := range map[time.Duration]string{time.Hour: "1h", 90 * time.Minute: "1h30m", 45 * time.Second: "45s", 24 * time.Hour: "24h", 61 * time.Second: "1m1s", 90 * 24 * time.Hour: "90d", 49 * time.Hour: "49h"} {
 		if got := FormatDuration(d); got != want {
 			t.Errorf("FormatDuration(%v) = %q, want %q", d, got, want)
 		}
@@ -549,7 +549,7 @@ func TestREADMEListsEveryKey(t *testing.T) {
 		if s.env != "" && !strings.Contains(row, "`"+s.env+"`") {
 			t.Errorf("README row for %s does not name %s", s.key, s.env)
 		}
-		if def := s.format(&r.Config); s.key != "database.url" && !strings.Contains(row, "`"+def+"`") {
+		if def := s.format(&r.Config); s.key != "database.url" && s.key != "pricing.file" && !strings.Contains(row, "`"+def+"`") {
 			t.Errorf("README row for %s does not show the default %s", s.key, def)
 		}
 	}

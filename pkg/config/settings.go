@@ -147,6 +147,17 @@ var settings = []setting{
 		},
 		format: func(c *Config) string { return c.Database.URL },
 	},
+	durationSetting("database.retention", "CCO_DATABASE_RETENTION", "365d", "how long analytics rows are kept (0 keeps them all)", 0,
+		func(c *Config) *time.Duration { return &c.Database.Retention }),
+	{
+		key: "pricing.file", env: "CCO_PRICING_FILE", doc: "a prices.json whose models override or extend the built-in price table",
+		def: func(p Paths) string { return filepath.Join(filepath.Dir(p.ConfigFile), "prices.json") },
+		parse: func(raw string, c *Config) error {
+			c.Pricing.File = raw
+			return nil
+		},
+		format: func(c *Config) string { return c.Pricing.File },
+	},
 	oneOfSetting("log.level", "CCO_LOG_LEVEL", "info", "log level", []string{"trace", "debug", "info", "warn", "error"},
 		func(c *Config) *string { return &c.Log.Level }),
 	oneOfSetting("log.format", "CCO_LOG_FORMAT", "text", "log format", []string{"text", "json"},
@@ -293,8 +304,8 @@ func FormatSize(n int64) string {
 	return strconv.FormatInt(n, 10)
 }
 
-// ParseDuration reads a Go duration ("90s", "1h30m") or a whole number of
-// seconds ("3600"). Negative durations are refused.
+// ParseDuration reads a Go duration ("90s", "1h30m"), a whole number of
+// seconds ("3600") or of days ("90d"). Negative durations are refused.
 func ParseDuration(s string) (time.Duration, error) {
 	t := strings.TrimSpace(s)
 	if strings.HasPrefix(t, "-") {
@@ -306,15 +317,26 @@ func ParseDuration(s string) (time.Duration, error) {
 		}
 		return time.Duration(n) * time.Second, nil
 	}
+	if days, ok := strings.CutSuffix(t, "d"); ok {
+		if n, err := strconv.ParseInt(days, 10, 64); err == nil {
+			if n > int64(math.MaxInt64/(24*time.Hour)) {
+				return 0, fmt.Errorf("%q is too long", s)
+			}
+			return time.Duration(n) * 24 * time.Hour, nil
+		}
+	}
 	d, err := time.ParseDuration(t)
 	if err != nil {
-		return 0, fmt.Errorf("%q is not a duration (use seconds or a unit: 90s, 15m, 1h)", s)
+		return 0, fmt.Errorf("%q is not a duration (use seconds or a unit: 90s, 15m, 1h, 30d)", s)
 	}
 	return d, nil
 }
 
-// FormatDuration prints d compactly: "1h", "1h30m", "45s".
+// FormatDuration prints d compactly: "1h", "1h30m", "45s", "90d".
 func FormatDuration(d time.Duration) string {
+	if day := 24 * time.Hour; d >= 2*day && d%day == 0 {
+		return strconv.FormatInt(int64(d/day), 10) + "d"
+	}
 	s := d.String()
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")

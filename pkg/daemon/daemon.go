@@ -2,7 +2,8 @@
 // and state files, serves until it is told to stop, lets in-flight requests
 // finish, and cleans up after itself.
 //
-// It imports config, logging, proxy, runstate, secret, server and version.
+// It imports analytics, apierror, cache, config, control, logging, pricing,
+// proxy, runstate, secret, server, store and version.
 package daemon
 
 import (
@@ -13,7 +14,6 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -23,7 +23,6 @@ import (
 
 	"github.com/visiquate/cco/pkg/config"
 	"github.com/visiquate/cco/pkg/logging"
-	"github.com/visiquate/cco/pkg/proxy"
 	"github.com/visiquate/cco/pkg/runstate"
 	"github.com/visiquate/cco/pkg/secret"
 	"github.com/visiquate/cco/pkg/server"
@@ -94,6 +93,12 @@ func Run(ctx context.Context, o Options) error {
 	httpErrors := logger.WriterLevel(logrus.WarnLevel)
 	defer httpErrors.Close()
 
+	parts, closeParts, err := openParts(ctx, cfg, o, logger)
+	if err != nil {
+		return err
+	}
+	defer closeParts()
+
 	token, err := runstate.NewToken()
 	if err != nil {
 		return err
@@ -112,26 +117,15 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}()
 
-	upstream, err := url.Parse(cfg.Upstream.URL)
-	if err != nil {
-		return fmt.Errorf("upstream URL: %w", err)
-	}
-	px := proxy.New(proxy.Options{
-		Upstream:      upstream,
-		APIKey:        o.APIKey,
-		MaxBodyBytes:  cfg.Server.MaxBodySize,
-		HeaderTimeout: cfg.Upstream.HeaderTimeout,
-		IdleTimeout:   cfg.Upstream.IdleTimeout,
-		RootCAs:       o.UpstreamRoots,
-		Logger:        logger,
-		Now:           o.Now,
-	})
 	remote := !config.IsLoopbackHost(cfg.Server.Host)
 	stopRequested := make(chan struct{})
 	srv := server.New(server.Options{
 		Info: o.Info, PID: o.PID, StartedAt: started, Now: o.Now, Logger: logger, Token: token,
 		Shutdown:     func() { close(stopRequested) },
-		Proxy:        px,
+		Proxy:        parts.proxy,
+		Stats:        parts.stats(o.Now),
+		CacheStats:   parts.cacheStats,
+		ClearCache:   parts.clearCache,
 		AllowedHosts: cfg.Server.AllowedHosts,
 		Remote:       remote,
 		APILimit:     server.Limit{PerMinute: cfg.RateLimit.APIRequestsPerMinute, Concurrent: cfg.RateLimit.APIConcurrent},
@@ -151,7 +145,7 @@ func Run(ctx context.Context, o Options) error {
 	fmt.Fprintf(o.Stdout, "cco %s listening on %s (pid %d)\n", o.Info.Version, st.BaseURL(), o.PID)
 	logger.WithFields(logrus.Fields{
 		"addr": ln.Addr().String(), "pid": o.PID, "version": o.Info.Version, "log_file": logFile,
-		"upstream": upstream.Redacted(), "api_key_from_env": !o.APIKey.IsZero(),
+		"upstream": parts.upstream.Redacted(), "api_key_from_env": !o.APIKey.IsZero(), "cache": parts.cache != nil,
 	}).Info("cco started")
 	if remote {
 		logger.WithField("addr", ln.Addr().String()).Warn("listening beyond loopback (server.allow_remote): other machines can use this gateway and its API key")

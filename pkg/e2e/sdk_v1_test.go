@@ -16,7 +16,10 @@ import (
 // through a real cco process.
 func TestGoSDKv1ThroughCCO(t *testing.T) {
 	u := ccotest.NewUpstream(t, ccotest.Options{})
-	cco := ccotest.StartCCO(t, ccoBin, nil, "--upstream", u.URL)
+	// The same request meets several scenarios: the response cache would
+	// answer all but the first.
+	noCache := []string{"CCO_CACHE_ENABLED=false"}
+	cco := ccotest.StartCCO(t, ccoBin, noCache, "--upstream", u.URL)
 	client := anthropic.NewClient(option.WithBaseURL(cco.URL), option.WithAPIKey("sk-ant-api03-e2e-v1"), option.WithMaxRetries(0))
 	ctx := context.Background()
 	params := anthropic.MessageNewParams{
@@ -133,12 +136,12 @@ func TestGoSDKv1ThroughCCO(t *testing.T) {
 	})
 
 	t.Run("errors cco makes", func(t *testing.T) {
-		dead := ccotest.StartCCO(t, ccoBin, nil, "--upstream", ccotest.DeadURL(t))
+		dead := ccotest.StartCCO(t, ccoBin, noCache, "--upstream", ccotest.DeadURL(t))
 		c := anthropic.NewClient(option.WithBaseURL(dead.URL), option.WithAPIKey("sk-ant-x"), option.WithMaxRetries(0))
 		_, err := c.Messages.New(ctx, params)
 		checkV1Error(t, err, 502, "api_error")
 
-		small := ccotest.StartCCO(t, ccoBin, []string{"CCO_MAX_BODY_SIZE=2KiB"}, "--upstream", u.URL)
+		small := ccotest.StartCCO(t, ccoBin, append(noCache, "CCO_MAX_BODY_SIZE=2KiB"), "--upstream", u.URL)
 		c = anthropic.NewClient(option.WithBaseURL(small.URL), option.WithAPIKey("sk-ant-x"), option.WithMaxRetries(0))
 		big := params
 		big.Messages = []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock(strings.Repeat("x", 4096)))}

@@ -22,7 +22,7 @@
 //     the API itself does.
 //   - Counters for /health.
 //
-// It imports apierror and secret.
+// It imports apierror, cache, secret and usage.
 package proxy
 
 import (
@@ -38,6 +38,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,7 +47,9 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/visiquate/cco/pkg/apierror"
+	"github.com/visiquate/cco/pkg/cache"
 	"github.com/visiquate/cco/pkg/secret"
+	"github.com/visiquate/cco/pkg/usage"
 )
 
 // Options configure a Proxy.
@@ -60,6 +63,30 @@ type Options struct {
 	Transport     http.RoundTripper // nil means NewTransport(HeaderTimeout, RootCAs)
 	Logger        *logrus.Logger
 	Now           func() time.Time
+
+	// Cache, when set, answers repeated requests to /v1/messages.
+	Cache *cache.Cache
+	// CacheMaxEntry bounds the size of one stored answer.
+	CacheMaxEntry int
+	// OnDone, when set, is told about every finished request, on the
+	// request's goroutine: it must be quick (analytics enqueue a row).
+	OnDone func(Done)
+}
+
+// Done describes a finished request, for analytics.
+type Done struct {
+	Start     time.Time
+	Method    string
+	Path      string
+	Status    int
+	RequestID string      // the upstream's request-id (for a hit, the original's)
+	Usage     usage.Usage // read from the response as it passed (for a hit, from the stored answer)
+	CacheHit  bool
+	Latency   time.Duration
+	TTFB      time.Duration // until the first byte of the response body
+	ErrorType string        // Anthropic's type of the error answered, if any
+	UserAgent string
+	SessionID string // x-claude-code-session-id
 }
 
 // Stats are the proxy's counters since start.
@@ -123,10 +150,20 @@ func (p *Proxy) Stats() Stats {
 // exchange is the state of one request, shared by the ReverseProxy hooks
 // through the request context.
 type exchange struct {
+	start     time.Time
 	cancel    context.CancelCauseFunc
 	status    int
 	requestID string // upstream's request-id
 	failure   string // what went wrong, for the log
+	errorType string // Anthropic error type of an error cco answered itself
+	firstByte time.Time
+	tap       *usage.Tap
+	usage     usage.Usage
+	ctype     string
+
+	cacheState string // "", "HIT", "MISS" or "BYPASS": the x-cco-cache answer
+	cacheKey   cache.Key
+	cacheable  bool // a MISS whose answer may be stored
 }
 
 type exchangeKey struct{}
@@ -140,12 +177,11 @@ var (
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.requests.Add(1)
 	p.inFlight.Add(1)
-	start := p.opts.Now()
-	ex := &exchange{}
+	ex := &exchange{start: p.opts.Now()}
 	defer func() {
 		p.inFlight.Add(-1)
 		aborted := recover()
-		p.logDone(r, ex, start, aborted != nil)
+		p.finish(r, ex, aborted != nil)
 		if aborted != nil {
 			panic(aborted) // http.ErrAbortHandler: net/http drops the connection
 		}
@@ -154,14 +190,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := p.readBody(r)
 	switch {
 	case errors.Is(err, errTooLarge):
-		ex.status, ex.failure = http.StatusRequestEntityTooLarge, "request body over the limit"
 		w.Header().Set("Connection", "close") // the rest of the body is not read
-		apierror.Write(w, &apierror.Error{Status: ex.status, Message: fmt.Sprintf(
-			"request body is larger than cco's limit of %d bytes (server.max_body_size)", p.opts.MaxBodyBytes), NoRetry: true})
+		p.answer(w, ex, "request body over the limit", &apierror.Error{Status: http.StatusRequestEntityTooLarge, NoRetry: true,
+			Message: fmt.Sprintf("request body is larger than cco's limit of %d bytes (server.max_body_size)", p.opts.MaxBodyBytes)})
 		return
 	case err != nil:
-		ex.status, ex.failure = http.StatusBadRequest, "reading the request body: "+err.Error()
-		apierror.Write(w, &apierror.Error{Status: ex.status, Message: "could not read the request body"})
+		p.answer(w, ex, "reading the request body: "+err.Error(), apierror.New(http.StatusBadRequest, "could not read the request body"))
 		return
 	}
 	if body != nil {
@@ -171,10 +205,112 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.GetBody = func() (io.ReadCloser, error) { return body.reader(), nil }
 	}
 
+	if p.opts.Cache != nil && cache.Cacheable(r.Method, r.URL.Path) && body != nil {
+		if p.fromCache(w, r, ex, body.data) {
+			return
+		}
+	}
+	r.Header.Del("X-Cco-Cache") // addressed to cco, not to the API
+
 	ctx, cancel := context.WithCancelCause(r.Context())
 	defer cancel(nil)
 	ex.cancel = cancel
 	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(ctx, exchangeKey{}, ex)))
+}
+
+// answer writes an error cco makes itself.
+func (p *Proxy) answer(w http.ResponseWriter, ex *exchange, failure string, e *apierror.Error) {
+	ex.status, ex.failure, ex.errorType = e.Status, failure, apierror.TypeFor(e.Status)
+	if e.Type != "" {
+		ex.errorType = e.Type
+	}
+	apierror.Write(w, e)
+}
+
+// fromCache answers from the cache when it can and reports whether it did.
+// Otherwise it notes in ex what the answer's x-cco-cache says and whether
+// the answer may be stored.
+func (p *Proxy) fromCache(w http.ResponseWriter, r *http.Request, ex *exchange, body []byte) bool {
+	if bypassRequested(r.Header) {
+		ex.cacheState = "BYPASS"
+		p.opts.Cache.CountBypass()
+		return false
+	}
+	key, ok := cache.KeyFor(r.Method, r.URL.Path, r.URL.RawQuery, r.Header, body, cache.Credential(r.Header, p.opts.APIKey.Reveal()))
+	if !ok {
+		return false
+	}
+	e, hit := p.opts.Cache.Get(key)
+	if !hit {
+		ex.cacheState, ex.cacheKey, ex.cacheable = "MISS", key, true
+		return false
+	}
+	h := w.Header()
+	h.Set("Content-Type", e.ContentType)
+	h.Set("X-Cco-Cache", "HIT")
+	if e.RequestID != "" {
+		h.Set("Request-Id", e.RequestID)
+	}
+	if e.Stream {
+		h.Set("Cache-Control", "no-cache")
+	} else {
+		h.Set("Content-Length", strconv.Itoa(len(e.Body)))
+	}
+	w.WriteHeader(e.Status)
+	ex.firstByte = p.opts.Now()
+	w.Write(e.Body) //nolint:errcheck // a client that left is not an error
+	http.NewResponseController(w).Flush()
+	ex.cacheState, ex.status, ex.requestID = "HIT", e.Status, e.RequestID
+	t := usage.NewTap(e.ContentType, "", 0)
+	t.Write(e.Body)
+	ex.usage = t.Finish()
+	return true
+}
+
+// bypassRequested reports whether the client asked not to be answered from
+// the cache: cache-control no-cache (or no-store), or x-cco-cache: bypass.
+func bypassRequested(h http.Header) bool {
+	if strings.EqualFold(strings.TrimSpace(h.Get("X-Cco-Cache")), "bypass") {
+		return true
+	}
+	for _, v := range h.Values("Cache-Control") {
+		for d := range strings.SplitSeq(v, ",") {
+			d = strings.ToLower(strings.TrimSpace(d))
+			if d == "no-cache" || d == "no-store" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// finish closes the books on a request: usage, cache, analytics, log.
+func (p *Proxy) finish(r *http.Request, ex *exchange, aborted bool) {
+	now := p.opts.Now()
+	if ex.tap != nil {
+		ex.usage = ex.tap.Finish()
+		if ex.cacheable && !aborted && ex.failure == "" && ex.status == http.StatusOK && ex.usage.Complete && ex.usage.ErrorType == "" {
+			if data, ok := ex.tap.Captured(); ok {
+				p.opts.Cache.Put(ex.cacheKey, &cache.Entry{Status: ex.status, ContentType: ex.ctype, RequestID: ex.requestID,
+					Body: data, Stream: ex.usage.Stream, Stored: now})
+			}
+		}
+	}
+	if ex.errorType == "" {
+		ex.errorType = ex.usage.ErrorType
+	}
+	if p.opts.OnDone != nil {
+		d := Done{
+			Start: ex.start, Method: r.Method, Path: r.URL.Path, Status: ex.status, RequestID: ex.requestID,
+			Usage: ex.usage, CacheHit: ex.cacheState == "HIT", Latency: now.Sub(ex.start), ErrorType: ex.errorType,
+			UserAgent: r.Header.Get("User-Agent"), SessionID: r.Header.Get("X-Claude-Code-Session-Id"),
+		}
+		if !ex.firstByte.IsZero() {
+			d.TTFB = ex.firstByte.Sub(ex.start)
+		}
+		p.opts.OnDone(d)
+	}
+	p.logDone(r, ex, now, aborted)
 }
 
 // readBody reads the whole request body, refusing more than MaxBodyBytes.
@@ -219,15 +355,24 @@ func (p *Proxy) modifyResponse(res *http.Response) error {
 	ex, _ := res.Request.Context().Value(exchangeKey{}).(*exchange)
 	ex.status = res.StatusCode
 	ex.requestID = res.Header.Get("Request-Id")
+	ex.ctype = res.Header.Get("Content-Type")
+	if ex.cacheState != "" {
+		res.Header.Set("X-Cco-Cache", ex.cacheState)
+	}
 	if res.Body == nil || res.Body == http.NoBody {
 		return nil
 	}
+	capture := 0
+	if ex.cacheable && res.StatusCode == http.StatusOK {
+		capture = p.opts.CacheMaxEntry
+	}
+	ex.tap = usage.NewTap(ex.ctype, res.Header.Get("Content-Encoding"), capture)
 	wb := &watchedBody{
 		body:   res.Body,
 		p:      p,
 		ex:     ex,
 		ctx:    res.Request.Context(),
-		stream: strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream"),
+		stream: strings.HasPrefix(ex.ctype, "text/event-stream"),
 	}
 	if p.opts.IdleTimeout > 0 {
 		wb.idle = p.opts.IdleTimeout
@@ -245,9 +390,7 @@ func (p *Proxy) handleError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	p.upstreamErrors.Add(1)
-	e := classify(err, p.opts.Upstream.Host)
-	ex.status, ex.failure = e.Status, err.Error()
-	apierror.Write(w, e)
+	p.answer(w, ex, err.Error(), classify(err, p.opts.Upstream.Host))
 }
 
 // classify turns a transport error into the answer the client gets.
@@ -275,7 +418,7 @@ func clientGone(ctx context.Context) bool {
 	return ctx.Err() != nil && !errors.Is(context.Cause(ctx), errIdleTimeout)
 }
 
-func (p *Proxy) logDone(r *http.Request, ex *exchange, start time.Time, aborted bool) {
+func (p *Proxy) logDone(r *http.Request, ex *exchange, now time.Time, aborted bool) {
 	failed := aborted || ex.failure != ""
 	if !p.opts.Logger.IsLevelEnabled(logrus.InfoLevel) && !(failed && p.opts.Logger.IsLevelEnabled(logrus.WarnLevel)) {
 		return
@@ -284,7 +427,13 @@ func (p *Proxy) logDone(r *http.Request, ex *exchange, start time.Time, aborted 
 		"method":   r.Method,
 		"path":     r.URL.Path,
 		"status":   ex.status,
-		"duration": p.opts.Now().Sub(start).Round(time.Microsecond).String(),
+		"duration": now.Sub(ex.start).Round(time.Microsecond).String(),
+	}
+	if ex.cacheState != "" {
+		fields["cache"] = ex.cacheState
+	}
+	if ex.usage.Model != "" {
+		fields["model"] = ex.usage.Model
 	}
 	if ex.requestID != "" {
 		fields["request_id"] = ex.requestID
@@ -332,6 +481,10 @@ func (b *watchedBody) Read(q []byte) (int, error) {
 		if b.timer != nil {
 			b.timer.Reset(b.idle)
 		}
+		if b.ex.firstByte.IsZero() {
+			b.ex.firstByte = b.p.opts.Now()
+		}
+		b.ex.tap.Write(q[:n])
 		if n >= 2 {
 			b.last = [2]byte{q[n-2], q[n-1]}
 		} else {
@@ -351,6 +504,7 @@ func (b *watchedBody) Read(q []byte) (int, error) {
 	} else {
 		b.ex.failure = err.Error()
 	}
+	b.ex.errorType = e.Type
 	if !b.stream {
 		return n, err // a JSON body cannot be mended: the client sees a cut connection
 	}

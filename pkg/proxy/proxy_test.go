@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -503,6 +504,7 @@ func TestUpstreamTLSAndHTTP2(t *testing.T) {
 		io.WriteString(w, "{}")
 	}))
 	up.EnableHTTP2 = true
+	up.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake below
 	up.StartTLS()
 	defer up.Close()
 	roots := x509.NewCertPool()

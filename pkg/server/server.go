@@ -9,6 +9,7 @@
 package server
 
 import (
+	"context"
 	"crypto/subtle"
 	"errors"
 	"net"
@@ -53,6 +54,13 @@ type Options struct {
 	APILimit Limit
 	// ProxyLimit applies per loopback client to /v1/*.
 	ProxyLimit Limit
+	// Stats answers /api/stats for a range name; nil leaves the route out.
+	// An *apierror.Error it returns is answered as is (a bad range).
+	Stats func(ctx context.Context, rangeName string) (*control.Stats, error)
+	// CacheStats and ClearCache serve the token-protected cache routes;
+	// nil CacheStats leaves them out.
+	CacheStats func() *control.CacheStats
+	ClearCache func()
 }
 
 // Limit is a per-client rate limit; zero values are no limit.
@@ -97,6 +105,13 @@ func New(opts Options) *Server {
 
 	guard := []echo.MiddlewareFunc{loopbackHostOnly, noBrowserOrigin, s.requireToken}
 	e.POST(control.ShutdownPath, s.shutdown, guard...)
+	if opts.CacheStats != nil {
+		e.GET(control.CachePath, func(c echo.Context) error { return c.JSON(http.StatusOK, opts.CacheStats()) }, guard...)
+		e.POST(control.CacheClearPath, s.clearCache, guard...)
+	}
+	if opts.Stats != nil {
+		e.GET(control.StatsPath, s.stats)
+	}
 
 	if opts.Proxy != nil {
 		e.Any("/v1/*", echo.WrapHandler(opts.Proxy))
@@ -137,6 +152,20 @@ func (s *Server) ready(c echo.Context) error {
 		code = http.StatusServiceUnavailable
 	}
 	return c.JSON(code, r)
+}
+
+func (s *Server) stats(c echo.Context) error {
+	st, err := s.opts.Stats(c.Request().Context(), c.QueryParam("range"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+func (s *Server) clearCache(c echo.Context) error {
+	s.opts.ClearCache()
+	s.opts.Logger.Info("response cache cleared over the control API")
+	return c.JSON(http.StatusOK, map[string]string{"status": "cleared"})
 }
 
 func (s *Server) shutdown(c echo.Context) error {

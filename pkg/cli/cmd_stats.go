@@ -1,0 +1,169 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/visiquate/cco/pkg/analytics"
+	"github.com/visiquate/cco/pkg/config"
+	"github.com/visiquate/cco/pkg/control"
+	"github.com/visiquate/cco/pkg/pricing"
+	"github.com/visiquate/cco/pkg/runstate"
+	"github.com/visiquate/cco/pkg/store"
+)
+
+type statsOptions struct {
+	configPath string
+	rangeName  string
+	json       bool
+	port       int
+}
+
+func statsCommand(sys *System) *cli.Command {
+	return &cli.Command{
+		Name:  "stats",
+		Usage: "print requests, tokens, costs and savings",
+		Description: "Asks the running instance (/api/stats); with none running, reads the analytics\n" +
+			"database itself. Ranges: today, 7d, 30d, all (days in the local time zone).",
+		Flags: []cli.Flag{
+			configFlag(),
+			&cli.StringFlag{Name: "range", Value: "today", Usage: "today, 7d, 30d or all"},
+			&cli.BoolFlag{Name: "json", Usage: "print the /api/stats JSON"},
+			&cli.IntFlag{Name: "port", Usage: "the instance on `PORT`"},
+		},
+		Action: func(c *cli.Context) error {
+			if err := noArgs(c); err != nil {
+				return err
+			}
+			o := statsOptions{configPath: c.String("config"), rangeName: c.String("range"), json: c.Bool("json"), port: c.Int("port")}
+			if _, _, err := analytics.Range(o.rangeName, sys.Now(), time.Local); err != nil {
+				return usagef("--range: %v", err)
+			}
+			return runStats(c.Context, sys, o)
+		},
+	}
+}
+
+func runStats(ctx context.Context, sys *System, o statsOptions) error {
+	lc, err := loadConfig(sys, o.configPath, nil, false)
+	if err != nil {
+		return err
+	}
+	running, _, err := runstate.List(lc.paths.PidDir())
+	if err != nil {
+		return err
+	}
+	var report *control.Stats
+	if st, ok, err := oneInstance(running, o.port); err != nil {
+		return err
+	} else if ok {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		r, err := control.Client{HTTP: sys.HTTP, BaseURL: st.BaseURL()}.Stats(ctx, o.rangeName)
+		if err != nil {
+			return err
+		}
+		report = &r
+	} else {
+		if report, err = offlineStats(ctx, sys, lc.resolved.Config, o.rangeName); err != nil {
+			return err
+		}
+	}
+	if o.json {
+		enc := json.NewEncoder(sys.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(report)
+	}
+	return printStats(sys.Stdout, report)
+}
+
+// oneInstance picks the instance to ask: the one on port, else the only
+// one running; ok is false when none is.
+func oneInstance(running []runstate.State, port int) (runstate.State, bool, error) {
+	if port != 0 {
+		for _, st := range running {
+			if st.Port == port {
+				return st, true, nil
+			}
+		}
+		return runstate.State{}, false, exitStatus{code: exitNotRunning, msg: fmt.Sprintf("no cco instance is running on port %d", port)}
+	}
+	switch len(running) {
+	case 0:
+		return runstate.State{}, false, nil
+	case 1:
+		return running[0], true, nil
+	}
+	return runstate.State{}, false, usagef("%d instances are running (ports %s); choose one with --port", len(running), ports(running))
+}
+
+// offlineStats reads the database directly when no instance runs.
+func offlineStats(ctx context.Context, sys *System, cfg config.Config, rangeName string) (*control.Stats, error) {
+	path, err := config.SQLitePath(cfg.Database.URL)
+	if err != nil {
+		return nil, &config.Error{Key: "database.url", Msg: err.Error()}
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no analytics yet: %s does not exist (it is created by `cco run`)", path)
+	}
+	db, err := store.Open(ctx, store.Options{Path: path, Now: sys.Now})
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	return analytics.Report(ctx, db, rangeName, sys.Now(), time.Local, 0, nil)
+}
+
+func printStats(w io.Writer, s *control.Stats) error {
+	t := s.Totals
+	span := "since the beginning"
+	if s.From != "" {
+		span = "since " + strings.Replace(s.From, "T", " ", 1)
+	}
+	fmt.Fprintf(w, "cco stats: %s (%s)\n\n", s.Range, span)
+	fmt.Fprintf(w, "requests      %d (%d errors; %d from cco's cache, %.1f%%; %d with unknown cost)\n",
+		t.Requests, t.Errors, t.CacheHits, 100*s.CacheHitRate, t.UnknownCost)
+	fmt.Fprintf(w, "tokens        input %d, output %d, cache write 5m %d, cache write 1h %d, cache read %d\n",
+		t.InputTokens, t.OutputTokens, t.CacheWrite5mTokens, t.CacheWrite1hTokens, t.CacheReadTokens)
+	fmt.Fprintf(w, "cost          %s\n", pricing.FormatUSD(t.CostNanoUSD))
+	fmt.Fprintf(w, "saved         %s by cco's cache, %s by prompt caching\n",
+		pricing.FormatUSD(t.CacheSavingsNanoUSD), pricing.FormatUSD(t.PromptCacheSavingsNanoUSD))
+	if s.DroppedRecords > 0 {
+		fmt.Fprintf(w, "not recorded  %d requests (the analytics queue was full)\n", s.DroppedRecords)
+	}
+	if len(s.ByModel) > 0 {
+		fmt.Fprintln(w)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "MODEL\tREQUESTS\tINPUT\tOUTPUT\tCACHE WRITE\tCACHE READ\tCOST")
+		for _, m := range s.ByModel {
+			cost := pricing.FormatUSD(m.CostNanoUSD)
+			if m.UnknownCost > 0 {
+				cost += " (+ unknown)"
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\n", m.Model, m.Requests, m.InputTokens, m.OutputTokens,
+				m.CacheWrite5mTokens+m.CacheWrite1hTokens, m.CacheReadTokens, cost)
+		}
+		tw.Flush()
+	}
+	if len(s.ByDay) > 1 {
+		fmt.Fprintln(w)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "DAY\tREQUESTS\tCACHE HITS\tCOST\tSAVED")
+		for _, d := range s.ByDay {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", d.Day, d.Requests, d.CacheHits, pricing.FormatUSD(d.CostNanoUSD),
+				pricing.FormatUSD(d.CacheSavingsNanoUSD+d.PromptCacheSavingsNanoUSD))
+		}
+		tw.Flush()
+	}
+	return nil
+}

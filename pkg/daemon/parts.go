@@ -1,0 +1,138 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/visiquate/cco/pkg/analytics"
+	"github.com/visiquate/cco/pkg/apierror"
+	"github.com/visiquate/cco/pkg/cache"
+	"github.com/visiquate/cco/pkg/config"
+	"github.com/visiquate/cco/pkg/control"
+	"github.com/visiquate/cco/pkg/pricing"
+	"github.com/visiquate/cco/pkg/proxy"
+	"github.com/visiquate/cco/pkg/store"
+)
+
+// parts are the pieces of an instance behind its HTTP server.
+type parts struct {
+	upstream *url.URL
+	store    *store.Store
+	cache    *cache.Cache // nil when the cache is off
+	proxy    *proxy.Proxy
+}
+
+// openParts opens the analytics database, loads the prices, builds the
+// response cache and the proxy. close releases what was opened; call it
+// after the server has stopped, so that in-flight requests are recorded.
+func openParts(ctx context.Context, cfg config.Config, o Options, logger *logrus.Logger) (*parts, func(), error) {
+	p := &parts{}
+	var err error
+	if p.upstream, err = url.Parse(cfg.Upstream.URL); err != nil {
+		return nil, nil, fmt.Errorf("upstream URL: %w", err)
+	}
+	prices, err := loadPrices(cfg.Pricing.File)
+	if err != nil {
+		return nil, nil, err
+	}
+	dbPath, err := config.SQLitePath(cfg.Database.URL)
+	if err != nil {
+		return nil, nil, &config.Error{Key: "database.url", Msg: err.Error()}
+	}
+	p.store, err = store.Open(ctx, store.Options{
+		Path:      dbPath,
+		Retention: cfg.Database.Retention,
+		Now:       o.Now,
+		OnError:   func(err error) { logger.WithError(err).Warn("analytics write failed") },
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	closers := []func(){func() {
+		if err := p.store.Close(); err != nil {
+			logger.WithError(err).Warn("closing the analytics database")
+		}
+	}}
+	if cfg.Cache.Enabled && cfg.Cache.Size > 0 {
+		if p.cache, err = cache.New(cache.Options{MaxBytes: cfg.Cache.Size, TTL: cfg.Cache.TTL}); err != nil {
+			closers[0]()
+			return nil, nil, err
+		}
+		closers = append(closers, p.cache.Close)
+	}
+	recorder := &analytics.Recorder{Prices: prices, Queue: p.store}
+	p.proxy = proxy.New(proxy.Options{
+		Upstream:      p.upstream,
+		APIKey:        o.APIKey,
+		MaxBodyBytes:  cfg.Server.MaxBodySize,
+		HeaderTimeout: cfg.Upstream.HeaderTimeout,
+		IdleTimeout:   cfg.Upstream.IdleTimeout,
+		RootCAs:       o.UpstreamRoots,
+		Logger:        logger,
+		Now:           o.Now,
+		Cache:         p.cache,
+		CacheMaxEntry: int(min(cfg.Cache.Size, 64<<20)),
+		OnDone:        recorder.Record,
+	})
+	closeAll := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	return p, closeAll, nil
+}
+
+// loadPrices is the built-in table with the user's file on top, if any.
+func loadPrices(path string) (*pricing.Table, error) {
+	table := pricing.Default()
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) || path == "" {
+		return table, nil
+	}
+	if err != nil {
+		return nil, &config.Error{Key: "pricing.file", Msg: err.Error()}
+	}
+	override, err := pricing.Parse(data)
+	if err != nil {
+		return nil, &config.Error{Path: path, Msg: err.Error()}
+	}
+	return table.With(override), nil
+}
+
+// stats answers /api/stats.
+func (p *parts) stats(now func() time.Time) func(ctx context.Context, name string) (*control.Stats, error) {
+	return func(ctx context.Context, name string) (*control.Stats, error) {
+		if _, _, err := analytics.Range(name, now(), time.Local); err != nil {
+			return nil, apierror.New(http.StatusBadRequest, "%s", err.Error())
+		}
+		var cs *cache.Stats
+		if p.cache != nil {
+			s := p.cache.Stats()
+			cs = &s
+		}
+		return analytics.Report(ctx, p.store, name, now(), time.Local, p.store.Dropped(), cs)
+	}
+}
+
+// cacheStats answers the control API's cache route.
+func (p *parts) cacheStats() *control.CacheStats {
+	if p.cache == nil {
+		return analytics.CacheReport(nil)
+	}
+	s := p.cache.Stats()
+	return analytics.CacheReport(&s)
+}
+
+func (p *parts) clearCache() {
+	if p.cache != nil {
+		p.cache.Clear()
+	}
+}

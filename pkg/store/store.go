@@ -1,0 +1,426 @@
+// Package store is cco's analytics database: one SQLite row per proxied
+// request, written off the request path by a batching writer, and the sums
+// behind /api/stats and `cco stats`. It is the only package that sees SQL.
+//
+// It imports the standard library and the SQLite driver only. The driver is
+// the pure-Go modernc.org/sqlite by default and github.com/mattn/go-sqlite3
+// (cgo) when built with the tag cgosqlite; driver_*.go hold the difference
+// and everything else behaves the same on both.
+//
+// The schema is a list of embedded migrations (migrations/NNNN_*.sql),
+// tracked in PRAGMA user_version. The database runs in WAL mode with
+// synchronous=NORMAL: a killed process loses at most the rows it had not yet
+// committed (one flush interval) and never corrupts the file.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Record is one proxied request.
+type Record struct {
+	Time      time.Time // when the request started; zero means when Record was called
+	RequestID string    // upstream's request-id
+	Model     string
+	Path      string // e.g. /v1/messages
+	Status    int
+	Stream    bool
+
+	Input, Output, CacheWrite5m, CacheWrite1h, CacheRead int64 // tokens
+
+	CostNano  int64 // what the request cost in nano-USD (0 for a cache hit)
+	CostKnown bool  // false when the model has no price (the row is still recorded)
+	CacheHit  bool  // answered from cco's response cache
+	SavedNano int64 // for a cache hit: what it would have cost
+
+	// PromptCacheSavedNano is the saving from Anthropic prompt caching:
+	// cache reads priced as plain input, minus their price.
+	PromptCacheSavedNano int64
+
+	Latency, TTFB time.Duration
+	ErrorType     string
+	UserAgent     string
+	SessionID     string // x-claude-code-session-id
+}
+
+// Options configure Open. Zero values take the defaults noted.
+type Options struct {
+	Path          string        // the database file; its folder is created 0700, the file 0600
+	QueueSize     int           // rows waiting for the writer; default 10000
+	BatchSize     int           // rows per transaction; default 500
+	FlushInterval time.Duration // longest a queued row waits to be committed; default 1s
+
+	// Retention: rows older than this are deleted at Open and hourly after.
+	// 0 keeps everything.
+	Retention time.Duration
+
+	Now func() time.Time // default time.Now
+
+	// OnError receives background write errors (the caller logs them); nil
+	// ignores them. It runs on the writer goroutine: it must return promptly
+	// and must not call Flush or Close.
+	OnError func(error)
+
+	// pruneEvery is how often retention runs after Open; tests shorten it.
+	pruneEvery time.Duration
+}
+
+// Defaults for the zero Options fields.
+const (
+	DefaultQueueSize     = 10000
+	DefaultBatchSize     = 500
+	DefaultFlushInterval = time.Second
+)
+
+// ErrClosed is returned by Flush after Close.
+var ErrClosed = errors.New("analytics store closed")
+
+// Store is an open analytics database and its writer. Its methods are safe
+// for concurrent use.
+type Store struct {
+	path string
+	opts Options
+	db   *sql.DB
+
+	insert *sql.Stmt
+
+	// mu orders Record against Close: Record holds it shared while it
+	// enqueues, Close exclusively while it sets closed, so no row is sent
+	// after the writer's final drain.
+	mu     sync.RWMutex
+	closed bool
+
+	queue   chan Record
+	flushes chan chan error
+	stop    chan struct{}
+	done    chan struct{}
+
+	dropped, written, batches atomic.Int64
+
+	closeOnce sync.Once
+	closeErr  error // the writer's last commit, then db.Close; read after done
+}
+
+const (
+	insertSQL = `INSERT INTO requests (
+	time_ms, request_id, model, path, status, stream,
+	input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens,
+	cost_nano, cost_known, cache_hit, saved_nano, prompt_cache_saved_nano,
+	latency_us, ttfb_us, error_type, user_agent, session_id
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+	defaultPruneEvery = time.Hour
+)
+
+// Open opens (creating it if needed) the analytics database at o.Path,
+// brings its schema up to date, deletes rows older than o.Retention and
+// starts the writer. A database written by a newer cco is refused with
+// ErrSchemaTooNew. ctx bounds the opening only; Close stops the writer.
+func Open(ctx context.Context, o Options) (*Store, error) {
+	if o.Path == "" {
+		return nil, errors.New("open analytics db: no path")
+	}
+	path, err := filepath.Abs(o.Path)
+	if err != nil {
+		return nil, fmt.Errorf("open analytics db %s: %w", o.Path, err)
+	}
+	if strings.ContainsRune(path, '?') {
+		// Both drivers read options after the first '?' of the DSN.
+		return nil, fmt.Errorf("open analytics db %s: the path must not contain '?'", path)
+	}
+	if o.Retention < 0 {
+		return nil, fmt.Errorf("open analytics db %s: negative retention %v", path, o.Retention)
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = DefaultQueueSize
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = DefaultBatchSize
+	}
+	if o.FlushInterval <= 0 {
+		o.FlushInterval = DefaultFlushInterval
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.pruneEvery <= 0 {
+		o.pruneEvery = defaultPruneEvery
+	}
+	ms, err := loadMigrations(migrationFiles)
+	if err != nil {
+		return nil, fmt.Errorf("open analytics db %s: %w", path, err)
+	}
+	if err := createFile(path); err != nil {
+		return nil, fmt.Errorf("open analytics db %s: %w", path, err)
+	}
+	db, err := sql.Open(driverName, dsn(path))
+	if err != nil {
+		return nil, fmt.Errorf("open analytics db %s: %w", path, err)
+	}
+	// One connection writes (the writer, or a migration); the others serve
+	// stats queries, which WAL lets read alongside it.
+	db.SetMaxOpenConns(4)
+	db.SetMaxIdleConns(2)
+	s := &Store{path: path, opts: o, db: db}
+	if err := s.init(ctx, ms); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open analytics db %s: %w", path, err)
+	}
+	s.queue = make(chan Record, o.QueueSize)
+	s.flushes = make(chan chan error)
+	s.stop = make(chan struct{})
+	s.done = make(chan struct{})
+	go s.run()
+	return s, nil
+}
+
+// createFile makes path's folder (0700) and the empty database file (0600)
+// when they do not exist, so SQLite never creates them with the umask's
+// permissions; its -wal and -shm files copy the database file's mode.
+func createFile(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+func (s *Store) init(ctx context.Context, ms []migration) error {
+	var mode string
+	if err := s.db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return fmt.Errorf("read journal mode: %w", err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("journal mode is %q, want wal", mode)
+	}
+	if err := migrate(ctx, s.db, ms); err != nil {
+		return err
+	}
+	if err := s.prune(ctx); err != nil {
+		return err
+	}
+	insert, err := s.db.PrepareContext(ctx, insertSQL)
+	if err != nil {
+		return fmt.Errorf("prepare insert: %w", err)
+	}
+	s.insert = insert
+	return nil
+}
+
+// Record queues r for the writer. It never blocks: when the queue is full
+// (or the store is closed) the row is dropped, counted in Dropped, and
+// Record returns false.
+func (s *Store) Record(r Record) bool {
+	if r.Time.IsZero() {
+		r.Time = s.opts.Now()
+	}
+	s.mu.RLock()
+	ok := false
+	if !s.closed {
+		select {
+		case s.queue <- r:
+			ok = true
+		default:
+		}
+	}
+	s.mu.RUnlock()
+	if !ok {
+		s.dropped.Add(1)
+	}
+	return ok
+}
+
+// Dropped reports the rows that were lost: refused by a full queue or a
+// closed store, or in a batch whose commit failed (reported to OnError).
+func (s *Store) Dropped() int64 { return s.dropped.Load() }
+
+// Written reports the rows committed so far.
+func (s *Store) Written() int64 { return s.written.Load() }
+
+// Flush returns once every row queued before the call is committed, with the
+// error of a failed commit among them. It returns ErrClosed once Close has
+// started (Close writes the queue itself).
+func (s *Store) Flush(ctx context.Context) error {
+	reply := make(chan error, 1)
+	select {
+	case s.flushes <- reply:
+	case <-s.stop:
+		return ErrClosed
+	case <-ctx.Done():
+		return fmt.Errorf("flush analytics db %s: %w", s.path, ctx.Err())
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("flush analytics db %s: %w", s.path, ctx.Err())
+	}
+}
+
+// Close writes what is queued, stops the writer and closes the database.
+// Later calls do nothing and return nil.
+func (s *Store) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		close(s.stop)
+		<-s.done // the writer's last commit set closeErr
+		s.insert.Close()
+		if cerr := s.db.Close(); cerr != nil && s.closeErr == nil {
+			s.closeErr = fmt.Errorf("close analytics db %s: %w", s.path, cerr)
+		}
+		err = s.closeErr
+	})
+	return err
+}
+
+// run is the writer goroutine. It commits a batch when it holds BatchSize
+// rows, when FlushInterval has passed since the batch's first row, on Flush,
+// and at Close; it also runs retention.
+func (s *Store) run() {
+	defer close(s.done)
+	ctx := context.Background()
+	batch := make([]Record, 0, s.opts.BatchSize)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	var prune <-chan time.Time
+	if s.opts.Retention > 0 {
+		t := time.NewTicker(s.opts.pruneEvery)
+		defer t.Stop()
+		prune = t.C
+	}
+	// commit writes batch and empties it; with Go 1.23 timers, Stop leaves
+	// no stale tick behind.
+	commit := func() error {
+		timer.Stop()
+		if len(batch) == 0 {
+			return nil
+		}
+		err := s.writeBatch(ctx, batch)
+		if err != nil {
+			s.dropped.Add(int64(len(batch)))
+			s.report(err)
+		}
+		clear(batch) // drop the strings for the collector
+		batch = batch[:0]
+		return err
+	}
+	add := func(r Record) error {
+		batch = append(batch, r)
+		if len(batch) == 1 {
+			timer.Reset(s.opts.FlushInterval)
+		}
+		if len(batch) >= s.opts.BatchSize {
+			return commit()
+		}
+		return nil
+	}
+	for {
+		select {
+		case r := <-s.queue:
+			add(r) //nolint:errcheck // reported by commit
+		case <-timer.C:
+			commit() //nolint:errcheck // reported by commit
+		case reply := <-s.flushes:
+			// Every row sent before Flush was called is in the queue
+			// now: take exactly that many, so a busy queue cannot keep
+			// Flush waiting.
+			var first error
+			for n := len(s.queue); n > 0; n-- {
+				if err := add(<-s.queue); err != nil && first == nil {
+					first = err
+				}
+			}
+			if err := commit(); err != nil && first == nil {
+				first = err
+			}
+			reply <- first
+		case <-prune:
+			if err := s.prune(ctx); err != nil {
+				s.report(err)
+			}
+		case <-s.stop:
+			// Record no longer sends: the queue holds all there is.
+			for n := len(s.queue); n > 0; n-- {
+				if err := add(<-s.queue); err != nil && s.closeErr == nil {
+					s.closeErr = err
+				}
+			}
+			if err := commit(); err != nil && s.closeErr == nil {
+				s.closeErr = err
+			}
+			return
+		}
+	}
+}
+
+func (s *Store) report(err error) {
+	if s.opts.OnError != nil {
+		s.opts.OnError(err)
+	}
+}
+
+// writeBatch commits rows in one transaction.
+func (s *Store) writeBatch(ctx context.Context, rows []Record) error {
+	if err := s.insertRows(ctx, rows); err != nil {
+		return fmt.Errorf("write %d rows to analytics db %s: %w", len(rows), s.path, err)
+	}
+	s.written.Add(int64(len(rows)))
+	s.batches.Add(1)
+	return nil
+}
+
+func (s *Store) insertRows(ctx context.Context, rows []Record) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	stmt := tx.StmtContext(ctx, s.insert)
+	for i := range rows {
+		r := &rows[i]
+		_, err := stmt.ExecContext(ctx,
+			r.Time.UnixMilli(), r.RequestID, r.Model, r.Path, int64(r.Status), boolInt(r.Stream),
+			r.Input, r.Output, r.CacheWrite5m, r.CacheWrite1h, r.CacheRead,
+			r.CostNano, boolInt(r.CostKnown), boolInt(r.CacheHit), r.SavedNano, r.PromptCacheSavedNano,
+			r.Latency.Microseconds(), r.TTFB.Microseconds(), r.ErrorType, r.UserAgent, r.SessionID)
+		if err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// prune deletes the rows older than the retention period.
+func (s *Store) prune(ctx context.Context) error {
+	if s.opts.Retention <= 0 {
+		return nil
+	}
+	cutoff := s.opts.Now().Add(-s.opts.Retention).UnixMilli()
+	if _, err := s.db.ExecContext(ctx, "DELETE FROM requests WHERE time_ms < ?", cutoff); err != nil {
+		return fmt.Errorf("delete analytics rows older than %v from %s: %w", s.opts.Retention, s.path, err)
+	}
+	return nil
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
