@@ -173,9 +173,10 @@ func rssKiB(pid int, field string) (int, error) {
 	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
 }
 
-func ccoCommand(cfg config, home, upstream string) *exec.Cmd {
+func ccoCommand(cfg config, home, upstream string, env ...string) *exec.Cmd {
 	cmd := exec.Command(cfg.cco, "run", "--port", "0", "--upstream", upstream, "--no-browser", "--log-level", "warn")
 	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME=", "XDG_DATA_HOME=", "XDG_CACHE_HOME=", "ANTHROPIC_API_KEY=")
+	cmd.Env = append(cmd.Env, env...)
 	return cmd
 }
 
@@ -216,7 +217,9 @@ func run(cfg config) error {
 		return err
 	}
 	defer bare.stop()
-	cco, _, err := startProcess(ccoCommand(cfg, home, up.URL), true)
+	// The proxy comparison sends the same request over and over: with the
+	// response cache on, cco would answer from it.
+	cco, _, err := startProcess(ccoCommand(cfg, home, up.URL, "CCO_CACHE_ENABLED=false"), true)
 	if err != nil {
 		return err
 	}
@@ -247,6 +250,29 @@ func run(cfg config) error {
 		return streamLoad(t.base, streamBody, 4, cfg.duration, flushes)
 	})
 
+	// Cache hits: a second cco, cache on, warmed with one request, against
+	// the fake upstream answering directly (which does no work to speak of).
+	cachedHome, err := os.MkdirTemp("", "ccobench-cached-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(cachedHome)
+	cached, _, err := startProcess(ccoCommand(cfg, cachedHome, up.URL), true)
+	if err != nil {
+		return err
+	}
+	defer cached.stop()
+	hits := map[string]map[string]loadResult{}
+	for _, kind := range []struct {
+		name string
+		body []byte
+	}{{"json", small}, {"stream", requestBody(0, true)}} {
+		closedLoop(cached.base, kind.body, "plain", 1, 100*time.Millisecond) // stores the answer
+		hits[kind.name] = measureRounds(cfg, []target{{"direct", up.URL}, {"cco-hit", cached.base}}, func(t target) loadResult {
+			return closedLoop(t.base, kind.body, "plain", cfg.concurrency, cfg.duration)
+		})
+	}
+
 	// Memory under 100 concurrent streams through cco.
 	flushes.reset()
 	streamLoad(cco.base, requestBody(0, true), 100, cfg.duration, nil)
@@ -256,7 +282,22 @@ func run(cfg config) error {
 	}
 
 	report(os.Stdout, results, streams, readies, idleRSS, peakRSS)
+	reportHits(os.Stdout, hits)
 	return nil
+}
+
+func reportHits(w io.Writer, hits map[string]map[string]loadResult) {
+	fmt.Fprintln(w)
+	for _, kind := range []string{"json", "stream"} {
+		d, c := hits[kind]["direct"], hits[kind]["cco-hit"]
+		ratio := float64(c.percentile(0.5)) / float64(d.percentile(0.5))
+		verdict := "ok"
+		if ratio >= 1 {
+			verdict = "MISSED"
+		}
+		fmt.Fprintf(w, "cache hit %-6s p50 %.3f ms vs upstream directly %.3f ms: ratio %.2f (target < 1) %s; %.0f vs %.0f req/s\n",
+			kind, float64(c.percentile(0.5).Microseconds())/1000, float64(d.percentile(0.5).Microseconds())/1000, ratio, verdict, c.rps(), d.rps())
+	}
 }
 
 type target struct{ name, base string }

@@ -85,6 +85,7 @@ type Entry struct {
 	Body        []byte // decoded: replayed without Content-Encoding
 	Stream      bool
 	Stored      time.Time
+	Meta        any // what the caller keeps with the answer (the proxy: its usage)
 }
 
 func (e *Entry) weight() uint32 {

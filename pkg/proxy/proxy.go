@@ -200,15 +200,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if body != nil {
 		defer body.release()
+		if p.opts.Cache != nil && cache.Cacheable(r.Method, r.URL.Path) && p.fromCache(w, r, ex, body.data) {
+			return
+		}
 		r.Body = body.reader()
 		r.ContentLength = int64(len(body.data))
 		r.GetBody = func() (io.ReadCloser, error) { return body.reader(), nil }
-	}
-
-	if p.opts.Cache != nil && cache.Cacheable(r.Method, r.URL.Path) && body != nil {
-		if p.fromCache(w, r, ex, body.data) {
-			return
-		}
 	}
 	r.Header.Del("X-Cco-Cache") // addressed to cco, not to the API
 
@@ -261,9 +258,7 @@ func (p *Proxy) fromCache(w http.ResponseWriter, r *http.Request, ex *exchange, 
 	w.Write(e.Body) //nolint:errcheck // a client that left is not an error
 	http.NewResponseController(w).Flush()
 	ex.cacheState, ex.status, ex.requestID = "HIT", e.Status, e.RequestID
-	t := usage.NewTap(e.ContentType, "", 0)
-	t.Write(e.Body)
-	ex.usage = t.Finish()
+	ex.usage, _ = e.Meta.(usage.Usage)
 	return true
 }
 
@@ -292,7 +287,7 @@ func (p *Proxy) finish(r *http.Request, ex *exchange, aborted bool) {
 		if ex.cacheable && !aborted && ex.failure == "" && ex.status == http.StatusOK && ex.usage.Complete && ex.usage.ErrorType == "" {
 			if data, ok := ex.tap.Captured(); ok {
 				p.opts.Cache.Put(ex.cacheKey, &cache.Entry{Status: ex.status, ContentType: ex.ctype, RequestID: ex.requestID,
-					Body: data, Stream: ex.usage.Stream, Stored: now})
+					Body: data, Stream: ex.usage.Stream, Stored: now, Meta: ex.usage})
 			}
 		}
 	}

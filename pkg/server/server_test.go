@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -427,5 +428,46 @@ func TestProxyRateLimitPerMinute(t *testing.T) {
 	clk.Add(10 * time.Second)
 	if rec := request(s, "POST", "/v1/messages", "127.0.0.1:5000", "127.0.0.1:3000", nil); rec.Code != 200 {
 		t.Errorf("after waiting: %d", rec.Code)
+	}
+}
+
+func TestStatsAndCacheRoutes(t *testing.T) {
+	cleared := 0
+	s, _, _ := newLimited(t, func(o *Options) {
+		o.Stats = func(_ context.Context, name string) (*control.Stats, error) {
+			if name == "week" {
+				return nil, apierror.New(http.StatusBadRequest, "unknown range %q", name)
+			}
+			return &control.Stats{Range: name, Totals: control.Totals{Requests: 7}}, nil
+		}
+		o.CacheStats = func() *control.CacheStats { return &control.CacheStats{Enabled: true, Entries: 3} }
+		o.ClearCache = func() { cleared++ }
+	})
+	rec := request(s, "GET", "/api/stats?range=7d", "127.0.0.1:5000", "127.0.0.1:3000", nil)
+	var st control.Stats
+	json.Unmarshal(rec.Body.Bytes(), &st)
+	if rec.Code != 200 || st.Range != "7d" || st.Totals.Requests != 7 {
+		t.Errorf("stats: %d %s", rec.Code, rec.Body)
+	}
+	rec = request(s, "GET", "/api/stats?range=week", "127.0.0.1:5000", "127.0.0.1:3000", nil)
+	if rec.Code != 400 || !strings.Contains(rec.Body.String(), `"invalid_request_error"`) {
+		t.Errorf("bad range: %d %s", rec.Code, rec.Body)
+	}
+	// The cache routes need the token, and clearing needs POST.
+	if rec := request(s, "GET", control.CachePath, "127.0.0.1:5000", "127.0.0.1:3000", nil); rec.Code != 401 {
+		t.Errorf("cache stats without token: %d", rec.Code)
+	}
+	if rec := request(s, "POST", control.CacheClearPath, "127.0.0.1:5000", "127.0.0.1:3000", nil); rec.Code != 401 || cleared != 0 {
+		t.Errorf("clear without token: %d", rec.Code)
+	}
+	if rec := request(s, "GET", control.CacheClearPath, "127.0.0.1:5000", "127.0.0.1:3000", map[string]string{control.TokenHeader: token}); rec.Code != 405 || cleared != 0 {
+		t.Errorf("clear by GET: %d", rec.Code)
+	}
+	rec = request(s, "GET", control.CachePath, "127.0.0.1:5000", "127.0.0.1:3000", map[string]string{control.TokenHeader: token})
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"entries":3`) {
+		t.Errorf("cache stats: %d %s", rec.Code, rec.Body)
+	}
+	if rec := request(s, "POST", control.CacheClearPath, "127.0.0.1:5000", "127.0.0.1:3000", map[string]string{control.TokenHeader: token}); rec.Code != 200 || cleared != 1 {
+		t.Errorf("clear: %d, cleared %d", rec.Code, cleared)
 	}
 }

@@ -91,7 +91,8 @@ type Store struct {
 	opts Options
 	db   *sql.DB
 
-	insert *sql.Stmt
+	insert     *sql.Stmt // one row
+	insertMany *sql.Stmt // rowsPerInsert rows
 
 	// mu orders Record against Close: Record holds it shared while it
 	// enqueues, Close exclusively while it sets closed, so no row is sent
@@ -111,15 +112,27 @@ type Store struct {
 }
 
 const (
-	insertSQL = `INSERT INTO requests (
+	insertColumns = `INSERT INTO requests (
 	time_ms, request_id, model, path, status, stream,
 	input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens,
 	cost_nano, cost_known, cache_hit, saved_nano, prompt_cache_saved_nano,
 	latency_us, ttfb_us, error_type, user_agent, session_id
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+) VALUES `
+	rowParams = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	rowArgs   = 21
+
+	// rowsPerInsert rows go in one INSERT statement: far fewer statement
+	// executions (and driver round trips) than one per row, and well under
+	// SQLite's limit on bound parameters.
+	rowsPerInsert = 50
 
 	defaultPruneEvery = time.Hour
 )
+
+// insertSQL inserts n rows.
+func insertSQL(n int) string {
+	return insertColumns + strings.TrimSuffix(strings.Repeat(rowParams+", ", n), ", ")
+}
 
 // Open opens (creating it if needed) the analytics database at o.Path,
 // brings its schema up to date, deletes rows older than o.Retention and
@@ -211,11 +224,13 @@ func (s *Store) init(ctx context.Context, ms []migration) error {
 	if err := s.prune(ctx); err != nil {
 		return err
 	}
-	insert, err := s.db.PrepareContext(ctx, insertSQL)
-	if err != nil {
+	var err error
+	if s.insert, err = s.db.PrepareContext(ctx, insertSQL(1)); err != nil {
 		return fmt.Errorf("prepare insert: %w", err)
 	}
-	s.insert = insert
+	if s.insertMany, err = s.db.PrepareContext(ctx, insertSQL(rowsPerInsert)); err != nil {
+		return fmt.Errorf("prepare insert: %w", err)
+	}
 	return nil
 }
 
@@ -280,6 +295,7 @@ func (s *Store) Close() error {
 		close(s.stop)
 		<-s.done // the writer's last commit set closeErr
 		s.insert.Close()
+		s.insertMany.Close()
 		if cerr := s.db.Close(); cerr != nil && s.closeErr == nil {
 			s.closeErr = fmt.Errorf("close analytics db %s: %w", s.path, cerr)
 		}
@@ -391,17 +407,26 @@ func (s *Store) insertRows(ctx context.Context, rows []Record) error {
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	stmt := tx.StmtContext(ctx, s.insert)
-	for i := range rows {
-		r := &rows[i]
-		_, err := stmt.ExecContext(ctx,
-			r.Time.UnixMilli(), r.RequestID, r.Model, r.Path, int64(r.Status), boolInt(r.Stream),
-			r.Input, r.Output, r.CacheWrite5m, r.CacheWrite1h, r.CacheRead,
-			r.CostNano, boolInt(r.CostKnown), boolInt(r.CacheHit), r.SavedNano, r.PromptCacheSavedNano,
-			r.Latency.Microseconds(), r.TTFB.Microseconds(), r.ErrorType, r.UserAgent, r.SessionID)
-		if err != nil {
+	many, one := tx.StmtContext(ctx, s.insertMany), tx.StmtContext(ctx, s.insert)
+	args := make([]any, 0, rowsPerInsert*rowArgs)
+	for len(rows) > 0 {
+		n, stmt := rowsPerInsert, many
+		if len(rows) < rowsPerInsert {
+			n, stmt = 1, one
+		}
+		args = args[:0]
+		for i := range n {
+			r := &rows[i]
+			args = append(args,
+				r.Time.UnixMilli(), r.RequestID, r.Model, r.Path, int64(r.Status), boolInt(r.Stream),
+				r.Input, r.Output, r.CacheWrite5m, r.CacheWrite1h, r.CacheRead,
+				r.CostNano, boolInt(r.CostKnown), boolInt(r.CacheHit), r.SavedNano, r.PromptCacheSavedNano,
+				r.Latency.Microseconds(), r.TTFB.Microseconds(), r.ErrorType, r.UserAgent, r.SessionID)
+		}
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
 			return err
 		}
+		rows = rows[n:]
 	}
 	return tx.Commit()
 }

@@ -428,3 +428,51 @@ func TestRetention(t *testing.T) {
 		t.Errorf("kept %q, %v; want the 1h-old row", model, err)
 	}
 }
+
+// A batch goes in as multi-row INSERTs and single ones for the rest: every
+// column of every row must land in its place.
+func TestManyRowsRoundTrip(t *testing.T) {
+	s := openStore(t, testOptions(t))
+	const n = 2*rowsPerInsert + 23
+	base := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	for i := range n {
+		k := int64(i)
+		s.Record(Record{
+			Time: base.Add(time.Duration(i) * time.Second), RequestID: fmt.Sprint("req_", i), Model: fmt.Sprint("m", i%3), Path: "/v1/messages",
+			Status: 200 + i, Stream: i%2 == 0, Input: k, Output: 2 * k, CacheWrite5m: 3 * k, CacheWrite1h: 4 * k, CacheRead: 5 * k,
+			CostNano: 6 * k, CostKnown: i%5 != 0, CacheHit: i%7 == 0, SavedNano: 7 * k, PromptCacheSavedNano: 8 * k,
+			Latency: time.Duration(k) * time.Millisecond, TTFB: time.Duration(k) * time.Microsecond,
+			ErrorType: fmt.Sprint("e", i), UserAgent: fmt.Sprint("ua", i), SessionID: fmt.Sprint("s", i),
+		})
+	}
+	flush(t, s)
+	rows, err := s.db.Query(`SELECT time_ms, request_id, model, status, stream, input_tokens, output_tokens, cache_write_5m_tokens,
+		cache_write_1h_tokens, cache_read_tokens, cost_nano, cost_known, cache_hit, saved_nano, prompt_cache_saved_nano,
+		latency_us, ttfb_us, error_type, user_agent, session_id FROM requests ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	i := 0
+	for rows.Next() {
+		var (
+			tm, status, stream, in, out, w5, w1, cr, cost, known, hit, saved, pcs, lat, ttfb int64
+			rid, model, et, ua, sid                                                          string
+		)
+		if err := rows.Scan(&tm, &rid, &model, &status, &stream, &in, &out, &w5, &w1, &cr, &cost, &known, &hit, &saved, &pcs, &lat, &ttfb, &et, &ua, &sid); err != nil {
+			t.Fatal(err)
+		}
+		k := int64(i)
+		want := []int64{base.Add(time.Duration(i) * time.Second).UnixMilli(), 200 + k, map[bool]int64{true: 1}[i%2 == 0], k, 2 * k, 3 * k, 4 * k, 5 * k, 6 * k,
+			map[bool]int64{true: 1}[i%5 != 0], map[bool]int64{true: 1}[i%7 == 0], 7 * k, 8 * k, k * 1000, k}
+		got := []int64{tm, status, stream, in, out, w5, w1, cr, cost, known, hit, saved, pcs, lat, ttfb}
+		if fmt.Sprint(got) != fmt.Sprint(want) || rid != fmt.Sprint("req_", i) || model != fmt.Sprint("m", i%3) ||
+			et != fmt.Sprint("e", i) || ua != fmt.Sprint("ua", i) || sid != fmt.Sprint("s", i) {
+			t.Fatalf("row %d: %v %s %s %s %s %s\nwant %v", i, got, rid, model, et, ua, sid, want)
+		}
+		i++
+	}
+	if i != n {
+		t.Fatalf("%d rows, want %d", i, n)
+	}
+}
