@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/visiquate/cco/pkg/ccotest"
 	"github.com/visiquate/cco/pkg/config"
+	"github.com/visiquate/cco/pkg/pricing"
 	"github.com/visiquate/cco/pkg/runstate"
 	"github.com/visiquate/cco/pkg/version"
 )
@@ -225,5 +227,38 @@ func TestListenErrors(t *testing.T) {
 		if entries, _ := os.ReadDir(paths.PidDir()); len(entries) != 0 {
 			t.Errorf("state file written for a failed start: %v", entries)
 		}
+	}
+}
+
+// The user's price file overrides and extends the built-in table; a broken
+// one is a configuration error naming the file.
+func TestLoadPrices(t *testing.T) {
+	dir := t.TempDir()
+	if table, err := loadPrices(filepath.Join(dir, "missing.json")); err != nil || table == nil {
+		t.Fatalf("missing file: %v", err)
+	}
+	path := filepath.Join(dir, "prices.json")
+	os.WriteFile(path, []byte(`{"models":[
+		{"id":"claude-haiku-4-5","input":2,"output":10,"cache_write_5m":2.5,"cache_write_1h":4,"cache_read":0.2},
+		{"id":"claude-sonnet-5-5","input":3,"output":15,"cache_write_5m":3.75,"cache_write_1h":6,"cache_read":0.3}]}`), 0o600)
+	table, err := loadPrices(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := pricing.Tokens{Input: 1000}
+	if c, known := table.Cost("claude-haiku-4-5-20251001", tok); !known || c != 2_000_000 {
+		t.Errorf("overridden price: %d %v", c, known)
+	}
+	if c, known := table.Cost("claude-sonnet-5-5", tok); !known || c != 3_000_000 {
+		t.Errorf("added model: %d %v", c, known)
+	}
+	if c, known := table.Cost("claude-opus-4-5", tok); !known || c != 5_000_000 {
+		t.Errorf("built-in price lost: %d %v", c, known)
+	}
+	os.WriteFile(path, []byte(`{"models":[{"id":"claude-x","input":-1}]}`), 0o600)
+	_, err = loadPrices(path)
+	var ce *config.Error
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "prices.json") {
+		t.Errorf("broken file: %v", err)
 	}
 }
