@@ -1,6 +1,7 @@
 // Command cco is a local gateway between Claude Code and the Anthropic API.
 // All of it lives in pkg/; main only hands over the values that release
-// builds stamp in with -ldflags "-X main.version=... -X main.commit=... -X main.date=...".
+// builds stamp in with -ldflags "-X main.version=... -X main.commit=...
+// -X main.date=..." (and, for the .deb and .rpm builds, -X main.managedBy=...).
 package main
 
 import (
@@ -11,11 +12,14 @@ import (
 )
 
 var (
-	version = ""
-	commit  = ""
-	date    = ""
+	version   = ""
+	commit    = ""
+	date      = ""
+	managedBy = ""
 )
 
 func main() {
-	os.Exit(cli.Main(buildinfo.NewInfo(version, commit, date), os.Args[1:]))
+	info := buildinfo.NewInfo(version, commit, date)
+	info.ManagedBy = managedBy
+	os.Exit(cli.Main(info, os.Args[1:]))
 }

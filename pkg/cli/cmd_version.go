@@ -40,5 +40,8 @@ func runVersion(w io.Writer, info version.Info, opts versionOptions) error {
 	}
 	_, err := fmt.Fprintf(w, "cco %s\ncommit:   %s\nbuilt:    %s\ngo:       %s\nplatform: %s/%s\n",
 		info.Version, commit, info.Date, info.GoVersion, info.OS, info.Arch)
+	if err == nil && info.ManagedBy != "" {
+		_, err = fmt.Fprintf(w, "package:  %s (update it with the package manager)\n", info.ManagedBy)
+	}
 	return err
 }

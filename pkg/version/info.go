@@ -18,6 +18,9 @@ type Info struct {
 	OS        string `json:"os"`
 	Arch      string `json:"arch"`
 	Modified  bool   `json:"modified,omitempty"`
+	// ManagedBy names the package manager a build was made for ("deb/rpm",
+	// set by the release pipeline's package builds); empty otherwise.
+	ManagedBy string `json:"managed_by,omitempty"`
 }
 
 // NewInfo builds Info from the values the release build stamps in with
