@@ -1,20 +1,38 @@
 #!/bin/sh
-# After install or upgrade. deb: "configure" [old-version]; rpm: 1 on
-# install, 2 or more on upgrade. The service is never started here: a fresh
-# install leaves it to the administrator (systemctl enable --now cco); an
-# upgrade restarts it only if it was running, so it runs the new binary.
-set -e
+# Runs after the package's files are in place, on a first install and on an
+# upgrade. Its first argument says which:
+#   dpkg: configure [VERSION-BEFORE]   (no VERSION-BEFORE on a first install)
+#         abort-upgrade, abort-remove, abort-deconfigure ...   (undoing)
+#   rpm:  1 on a first install, 2 or more on an upgrade
+# It never starts or enables cco.service: on a first install that is the
+# administrator's choice (systemctl enable --now cco). On an upgrade it
+# restarts the service only if it is running, so that it runs the new binary.
+# With no systemd running (a container, a chroot) there is nothing to tell.
+set -eu
 
-upgrade=no
-case "${1:-}" in
-    configure) [ -n "${2:-}" ] && upgrade=yes ;;
-    [2-9]*) upgrade=yes ;;
-esac
+# systemd_running: true when systemd is the running service manager.
+systemd_running() {
+    [ -d /run/systemd/system ]
+}
 
-if [ -d /run/systemd/system ]; then
+# is_upgrade ARG [VERSION-BEFORE]: true when this run replaces an installed cco.
+is_upgrade() {
+    case "${1:-}" in
+        configure) [ -n "${2:-}" ] ;;
+        [2-9] | [1-9][0-9]*) true ;;
+        *) false ;;
+    esac
+}
+
+main() {
+    if ! systemd_running; then
+        return 0
+    fi
+    # Let systemd read the unit files this package just installed.
     systemctl daemon-reload >/dev/null 2>&1 || true
-    if [ "$upgrade" = yes ]; then
+    if is_upgrade "$@"; then
         systemctl try-restart cco.service >/dev/null 2>&1 || true
     fi
-fi
-exit 0
+}
+
+main "$@"

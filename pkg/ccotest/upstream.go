@@ -2,7 +2,9 @@
 // the Messages API wire format (JSON and server-sent events, errors in
 // Anthropic's envelope, plain HTTP or HTTPS with HTTP/2) on 127.0.0.1, for
 // cco's proxy tests, the end-to-end tests with the official SDKs and Claude
-// Code, and the benchmark harness.
+// Code, and the benchmark harness; a fake GitHub releases API serving
+// release assets (github.go), for install.sh and `cco update`; and helpers
+// that build and run the real cco binary (cco.go).
 //
 // It may import anything; only tests and the benchmark harness import it.
 // It imports package testing for the [NewUpstream] convenience, which does not
