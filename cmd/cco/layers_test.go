@@ -18,8 +18,8 @@ var layers = map[string][]string{
 	"cmd/ccobench":   {"pkg/ccotest"},
 	"cmd/ccorelease": {},
 	"pkg/release":    {},
-	"pkg/cli":        {"pkg/analytics", "pkg/config", "pkg/control", "pkg/daemon", "pkg/logging", "pkg/pricing", "pkg/runstate", "pkg/secret", "pkg/store", "pkg/version"},
-	"pkg/daemon":     {"pkg/analytics", "pkg/apierror", "pkg/cache", "pkg/config", "pkg/control", "pkg/logging", "pkg/pricing", "pkg/proxy", "pkg/runstate", "pkg/secret", "pkg/server", "pkg/store", "pkg/version"},
+	"pkg/cli":        {"pkg/analytics", "pkg/config", "pkg/control", "pkg/daemon", "pkg/logging", "pkg/pricing", "pkg/runstate", "pkg/secret", "pkg/store", "pkg/update", "pkg/version"},
+	"pkg/daemon":     {"pkg/analytics", "pkg/apierror", "pkg/cache", "pkg/config", "pkg/control", "pkg/logging", "pkg/pricing", "pkg/proxy", "pkg/runstate", "pkg/secret", "pkg/server", "pkg/store", "pkg/update", "pkg/version"},
 	"pkg/server":     {"pkg/apierror", "pkg/control", "pkg/dashboard", "pkg/proxy", "pkg/version"},
 	"pkg/analytics":  {"pkg/cache", "pkg/control", "pkg/pricing", "pkg/proxy", "pkg/store"},
 	"pkg/proxy":      {"pkg/apierror", "pkg/cache", "pkg/secret", "pkg/usage"},
@@ -37,17 +37,20 @@ var layers = map[string][]string{
 	"pkg/runstate":   {},
 	"pkg/config":     {},
 	"pkg/version":    {},
+	"pkg/update":     {"pkg/version"},
 }
 
 // frameworks each live in exactly one package.
 var frameworks = map[string]string{
-	"github.com/urfave/cli/v2":         "pkg/cli",
-	"github.com/labstack/echo/v4":      "pkg/server",
-	"github.com/pelletier/go-toml/v2":  "pkg/config",
-	"gopkg.in/natefinch/lumberjack.v2": "pkg/logging",
-	"github.com/maypok86/otter/v2":     "pkg/cache",
-	"modernc.org/sqlite":               "pkg/store",
-	"github.com/mattn/go-sqlite3":      "pkg/store",
+	"github.com/urfave/cli/v2":                  "pkg/cli",
+	"github.com/labstack/echo/v4":               "pkg/server",
+	"github.com/pelletier/go-toml/v2":           "pkg/config",
+	"gopkg.in/natefinch/lumberjack.v2":          "pkg/logging",
+	"github.com/maypok86/otter/v2":              "pkg/cache",
+	"modernc.org/sqlite":                        "pkg/store",
+	"github.com/mattn/go-sqlite3":               "pkg/store",
+	"github.com/creativeprojects/go-selfupdate": "pkg/update",
+	"github.com/schollz/progressbar/v3":         "pkg/cli",
 }
 
 func TestImportsPointDown(t *testing.T) {

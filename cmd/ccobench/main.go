@@ -175,7 +175,7 @@ func rssKiB(pid int, field string) (int, error) {
 
 func ccoCommand(cfg config, home, upstream string, env ...string) *exec.Cmd {
 	cmd := exec.Command(cfg.cco, "run", "--port", "0", "--upstream", upstream, "--no-browser", "--log-level", "warn")
-	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME=", "XDG_DATA_HOME=", "XDG_CACHE_HOME=", "ANTHROPIC_API_KEY=")
+	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME=", "XDG_DATA_HOME=", "XDG_CACHE_HOME=", "ANTHROPIC_API_KEY=", "CCO_NO_UPDATE_CHECK=1")
 	cmd.Env = append(cmd.Env, env...)
 	return cmd
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,25 +21,86 @@ import (
 // does (CGO_ENABLED=0, -trimpath), and returns the binary's path. Tests
 // built with -tags cgosqlite get a cco with the cgo SQLite driver.
 func BuildCCO(dir string) (string, error) {
+	return BuildCCOWith(dir, BuildOptions{})
+}
+
+// BuildOptions are what a release build stamps into cco with -ldflags -X,
+// and the platform it is built for. Empty fields are left out.
+type BuildOptions struct {
+	// Version is main.version, such as 2025.11.1 (no "v").
+	Version string
+	// UpdateKey is main.updateKey: the base64 DER of the public key that
+	// `cco update` trusts instead of the release key (see
+	// [CosignKey.PublicBase64]).
+	UpdateKey string
+	// ManagedBy is main.managedBy, such as deb/rpm for the packages' builds.
+	ManagedBy string
+	// GOOS and GOARCH choose the platform; empty means this machine's.
+	GOOS, GOARCH string
+}
+
+// BuildCCOWith compiles cmd/cco of this module into dir as a release build
+// does (CGO_ENABLED=0, -trimpath, -ldflags "-s -w -X main.version=..."),
+// stamped with o, and returns the binary's path: dir/cco, or dir/cco.exe
+// for Windows. Tests built with -tags cgosqlite get a cco with the cgo
+// SQLite driver, but only when it is built for this machine: a build for
+// another platform is always the pure-Go one, as released.
+func BuildCCOWith(dir string, o BuildOptions) (string, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return "", err
+	}
+	goos, goarch := o.GOOS, o.GOARCH
+	if goos == "" {
+		goos = runtime.GOOS
+	}
+	if goarch == "" {
+		goarch = runtime.GOARCH
+	}
+	ldflags := []string{"-s", "-w"}
+	for _, x := range []struct{ name, value string }{
+		{"main.version", o.Version},
+		{"main.updateKey", o.UpdateKey},
+		{"main.managedBy", o.ManagedBy},
+	} {
+		if x.value == "" {
+			continue
+		}
+		// cmd/go splits -ldflags on spaces unless a value is quoted.
+		if strings.ContainsAny(x.value, "'\"\n") {
+			return "", fmt.Errorf("build cco: %s=%q: quotes and newlines are not supported", x.name, x.value)
+		}
+		ldflags = append(ldflags, "-X", "'"+x.name+"="+x.value+"'")
+	}
+	bin := filepath.Join(dir, "cco")
+	if goos == "windows" {
+		bin += ".exe"
+	}
+	tags, cgo := buildTags, "0"
+	if goos != runtime.GOOS || goarch != runtime.GOARCH {
+		tags = ""
+	}
+	if tags != "" {
+		cgo = "1"
+	}
+	cmd := exec.Command("go", "build", "-trimpath", "-tags", tags,
+		"-ldflags", strings.Join(ldflags, " "), "-o", bin, "./cmd/cco")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED="+cgo, "GOOS="+goos, "GOARCH="+goarch)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/cco for %s/%s: %v\n%s", goos, goarch, err, out)
+	}
+	return bin, nil
+}
+
+// moduleRoot returns the root folder of this module, from where this file
+// was compiled.
+func moduleRoot() (string, error) {
 	_, file, _, ok := runtime.Caller(0)
 	if !ok {
 		return "", fmt.Errorf("cannot locate the module")
 	}
-	root := filepath.Join(filepath.Dir(file), "..", "..")
-	bin := filepath.Join(dir, "cco")
-	if runtime.GOOS == "windows" {
-		bin += ".exe"
-	}
-	cmd := exec.Command("go", "build", "-trimpath", "-tags", buildTags, "-o", bin, "./cmd/cco")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if buildTags != "" {
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-	}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/cco: %v\n%s", err, out)
-	}
-	return bin, nil
+	return filepath.Join(filepath.Dir(file), "..", ".."), nil
 }
 
 // Instance is a `cco run` process serving on a free port of 127.0.0.1.
@@ -64,7 +126,9 @@ func StartCCO(t testing.TB, bin string, env []string, args ...string) *Instance 
 	cmd := exec.Command(bin, append([]string{"run", "--port", "0", "--no-browser"}, args...)...)
 	cmd.Env = append(os.Environ(), "HOME="+home, "USERPROFILE="+home,
 		"APPDATA="+filepath.Join(home, "AppData", "Roaming"), "LOCALAPPDATA="+filepath.Join(home, "AppData", "Local"),
-		"XDG_CONFIG_HOME=", "XDG_DATA_HOME=", "XDG_CACHE_HOME=", "ANTHROPIC_API_KEY=", "NO_BROWSER=1")
+		"XDG_CONFIG_HOME=", "XDG_DATA_HOME=", "XDG_CACHE_HOME=", "ANTHROPIC_API_KEY=", "NO_BROWSER=1",
+		// Tests never ask GitHub; those about the update check turn it on.
+		"CCO_NO_UPDATE_CHECK=1")
 	cmd.Env = append(cmd.Env, env...)
 	in := &Instance{Cmd: cmd, Home: home, stderr: &Buffer{}, done: make(chan struct{})}
 	cmd.Stderr = in.stderr

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -90,7 +91,15 @@ func runRun(ctx context.Context, info version.Info, sys *System, o runOptions) e
 		open = sys.OpenBrowser
 	}
 	apiKey, _ := sys.LookupEnv("ANTHROPIC_API_KEY")
+	updates, err := updateCheck(info, sys, lc)
+	if err != nil {
+		return err
+	}
+	service, _ := sys.LookupEnv("CCO_SERVICE")
 	return daemon.Run(ctx, daemon.Options{
+		Updates:     updates,
+		Args:        o.args(),
+		Service:     service,
 		APIKey:      secret.New(apiKey),
 		Config:      cfg,
 		Paths:       lc.paths,
@@ -102,4 +111,42 @@ func runRun(ctx context.Context, info version.Info, sys *System, o runOptions) e
 		Signals:     signals,
 		OpenBrowser: open,
 	})
+}
+
+// args are the options as given, to start the instance again the same way.
+func (o runOptions) args() []string {
+	var a []string
+	if o.configPath != "" {
+		a = append(a, "--config", o.configPath)
+	}
+	for _, f := range o.flags {
+		for _, rf := range runFlags {
+			if "--"+rf.name != f.Name {
+				continue
+			}
+			if rf.boolValue != "" {
+				a = append(a, f.Name)
+			} else {
+				a = append(a, f.Name, f.Value)
+			}
+		}
+	}
+	return a
+}
+
+// updateCheck configures the background update check: off with
+// updates.enabled=false or CCO_NO_UPDATE_CHECK set to anything but 0/false.
+func updateCheck(info version.Info, sys *System, lc *loadedConfig) (daemon.UpdateCheck, error) {
+	cfg := lc.resolved.Config.Updates
+	if v, ok := sys.LookupEnv("CCO_NO_UPDATE_CHECK"); ok && v != "" && v != "0" && !strings.EqualFold(v, "false") {
+		return daemon.UpdateCheck{}, nil
+	}
+	if !cfg.Enabled {
+		return daemon.UpdateCheck{}, nil
+	}
+	u, err := newUpdater(info, sys, lc.paths.CacheDir, nil)
+	if err != nil {
+		return daemon.UpdateCheck{}, err
+	}
+	return daemon.UpdateCheck{Updater: u, Channel: cfg.Channel, Interval: cfg.Interval, AutoInstall: cfg.AutoInstall}, nil
 }

@@ -148,6 +148,7 @@ func newApp(info version.Info, sys *System) *cli.App {
 			cacheCommand(sys),
 			configCommand(sys),
 			versionCommand(info, sys),
+			updateCommand(info, sys),
 			completionCommand(sys),
 			manCommand(sys),
 		},

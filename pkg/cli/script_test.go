@@ -46,6 +46,7 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			home := filepath.Join(env.WorkDir, "home")
 			env.Setenv("HOME", home)
+			env.Setenv("CCO_NO_UPDATE_CHECK", "1")
 			env.Setenv("USERPROFILE", home)
 			env.Setenv("APPDATA", filepath.Join(home, "AppData", "Roaming"))
 			env.Setenv("LOCALAPPDATA", filepath.Join(home, "AppData", "Local"))

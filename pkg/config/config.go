@@ -76,9 +76,10 @@ type Log struct {
 
 // Updates configures the self-updater.
 type Updates struct {
-	Enabled  bool
-	Channel  string // stable or beta
-	Interval time.Duration
+	Enabled     bool
+	Channel     string // stable or beta
+	Interval    time.Duration
+	AutoInstall bool // install found updates by itself (manual installs only)
 }
 
 // RateLimit holds per-client-IP limits. Zero means no limit.

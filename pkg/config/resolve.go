@@ -65,6 +65,13 @@ var otherEnvs = map[string]bool{
 	"CCO_VERSION":     true, // install.sh
 	"CCO_INSTALL_DIR": true, // install.sh
 	"CCO_CHANNEL":     true, // install.sh
+	// install.sh, install.ps1 and cco update: where releases come from.
+	"CCO_GITHUB_API_URL":  true,
+	"CCO_DOWNLOAD_URL":    true,
+	"CCO_UPDATE_REPO":     true,
+	"CCO_GITHUB_TOKEN":    true,
+	"CCO_NO_UPDATE_CHECK": true, // cco run: no background update check
+	"CCO_SERVICE":         true, // cco run: the service manager running it (set by cco's units)
 }
 
 // Resolve layers defaults < config file < environment < flags and validates

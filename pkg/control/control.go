@@ -36,6 +36,26 @@ type Health struct {
 	StartedAt time.Time `json:"started_at"`
 	// Proxy has the /v1/* figures since start.
 	Proxy *ProxyStats `json:"proxy,omitempty"`
+	// UpdateAvailable says the background check found a newer release.
+	UpdateAvailable bool `json:"update_available"`
+	// Update has the background check's outcome once there is one.
+	Update *UpdateStatus `json:"update,omitempty"`
+}
+
+// UpdateStatus is the background update check's outcome in Health.
+type UpdateStatus struct {
+	Available bool      `json:"available"`
+	Latest    string    `json:"latest,omitempty"` // newest eligible release
+	Current   string    `json:"current"`
+	Channel   string    `json:"channel"`
+	CheckedAt time.Time `json:"checked_at"`
+	// Command is what to run to update ("cco update", or the package
+	// manager's command).
+	Command string `json:"command,omitempty"`
+	// Installed says auto_install put the new release in place; it runs
+	// after a restart.
+	Installed bool   `json:"installed,omitempty"`
+	Error     string `json:"error,omitempty"`
 }
 
 // ProxyStats are the proxy's counters in Health.

@@ -50,6 +50,13 @@ type Options struct {
 	// upstream's TLS certificate (tests use it).
 	UpstreamRoots *x509.CertPool
 
+	// Updates configures the background update check.
+	Updates UpdateCheck
+	// Args are the `cco run` options, recorded in the state file.
+	Args []string
+	// Service names the service manager running this instance ($CCO_SERVICE).
+	Service string
+
 	// wrap, in tests, wraps the instance's handler.
 	wrap func(http.Handler) http.Handler
 }
@@ -107,6 +114,7 @@ func Run(ctx context.Context, o Options) error {
 	st := runstate.State{
 		PID: o.PID, Host: cfg.Server.Host, Port: port, Version: o.Info.Version,
 		StartedAt: started.UTC(), LogFile: logFile, Token: token,
+		Args: o.Args, Service: o.Service,
 	}
 	if st.Path, err = runstate.Write(pidDir, st); err != nil {
 		return err
@@ -118,11 +126,13 @@ func Run(ctx context.Context, o Options) error {
 	}()
 
 	remote := !config.IsLoopbackHost(cfg.Server.Host)
+	var updates updateWatcher
 	stopRequested := make(chan struct{})
 	srv := server.New(server.Options{
 		Info: o.Info, PID: o.PID, StartedAt: started, Now: o.Now, Logger: logger, Token: token,
 		Shutdown:     func() { close(stopRequested) },
 		Proxy:        parts.proxy,
+		Update:       updates.Status,
 		Stats:        parts.stats(o.Now),
 		CacheStats:   parts.cacheStats,
 		ClearCache:   parts.clearCache,
@@ -156,6 +166,15 @@ func Run(ctx context.Context, o Options) error {
 	go func() { served <- httpSrv.Serve(ln) }()
 	if o.OpenBrowser != nil {
 		o.OpenBrowser(url)
+	}
+	checkCtx, stopCheck := context.WithCancel(ctx)
+	defer stopCheck()
+	if o.Updates.Updater != nil {
+		c := o.Updates
+		if c.StatePath == "" {
+			c.StatePath = updateStatePath(o.Paths.CacheDir)
+		}
+		go updates.run(checkCtx, c, o.Now, logger)
 	}
 
 	var reason string

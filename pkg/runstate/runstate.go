@@ -32,6 +32,13 @@ type State struct {
 	StartedAt time.Time `json:"started_at"`
 	LogFile   string    `json:"log_file"`
 	Token     string    `json:"token"`
+	// Args are the options `cco run` was given, so that it can be started
+	// again the same way (after an update).
+	Args []string `json:"args,omitempty"`
+	// Service names the service manager running the instance and its
+	// unit, from $CCO_SERVICE (set by cco's unit files): "systemd:cco.service",
+	// "systemd-user:cco.service" or "launchd:LABEL". Empty: started by hand.
+	Service string `json:"service,omitempty"`
 
 	Path string `json:"-"` // the state file it was read from
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"testing"
 	"time"
@@ -88,7 +89,7 @@ func TestWriteRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Path = path
-	if got != st {
+	if !reflect.DeepEqual(got, st) {
 		t.Errorf("read back %+v\nwant %+v", got, st)
 	}
 	got, ok, err := ForPort(dir, 3000)

@@ -41,6 +41,9 @@ type Options struct {
 	// Shutdown is called, once, when a control request asks the instance
 	// to stop. It must not block.
 	Shutdown func()
+	// Update reports the background update check; nil, or a nil result,
+	// leaves it out of /health.
+	Update func() *control.UpdateStatus
 	// Proxy serves /v1/*; nil leaves those routes out.
 	Proxy Proxy
 	// AllowedHosts are Host names accepted besides loopback ones.
@@ -141,6 +144,12 @@ func (s *Server) health(c echo.Context) error {
 	if s.opts.Proxy != nil {
 		st := s.opts.Proxy.Stats()
 		h.Proxy = &control.ProxyStats{Requests: st.Requests, InFlight: st.InFlight, UpstreamErrors: st.UpstreamErrors}
+	}
+	if s.opts.Update != nil {
+		if u := s.opts.Update(); u != nil {
+			h.Update = u
+			h.UpdateAvailable = u.Available
+		}
 	}
 	return c.JSON(http.StatusOK, h)
 }

@@ -21,6 +21,10 @@ type Info struct {
 	// ManagedBy names the package manager a build was made for ("deb/rpm",
 	// set by the release pipeline's package builds); empty otherwise.
 	ManagedBy string `json:"managed_by,omitempty"`
+	// UpdateKey, when set, is the base64 DER of the public key release
+	// signatures are checked against instead of the release key built into
+	// cco (test builds set it; release builds never do).
+	UpdateKey string `json:"-"`
 }
 
 // NewInfo builds Info from the values the release build stamps in with

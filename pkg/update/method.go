@@ -1,0 +1,193 @@
+package update
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Method is how the running cco was installed.
+type Method string
+
+// Install methods. Only Manual installs (an archive, install.sh or
+// install.ps1) are replaced by `cco update`; for the others the package
+// manager owns the file.
+const (
+	Manual   Method = "manual"
+	Homebrew Method = "homebrew"
+	Scoop    Method = "scoop"
+	Deb      Method = "deb"
+	RPM      Method = "rpm"
+	Package  Method = "package" // a package build on a system where neither dpkg nor rpm owns it
+	GoBuild  Method = "go"      // go install / go build
+)
+
+// Managed reports whether a package manager or toolchain owns the binary.
+func (m Method) Managed() bool { return m != Manual }
+
+// Detector finds the install method of a binary. Its fields are the parts
+// of the system it looks at, so tests can point them elsewhere.
+type Detector struct {
+	GOOS      string
+	Arch      string // GOARCH
+	ManagedBy string // version.Info.ManagedBy of the running binary
+	Getenv    func(string) string
+	Home      string
+	// DpkgInfo is dpkg's database of installed files (/var/lib/dpkg/info).
+	DpkgInfo string
+	// RPMOwns reports whether the rpm database owns path; nil runs
+	// `rpm -qf PATH` when rpm is installed.
+	RPMOwns func(path string) bool
+}
+
+// Detect returns how the binary at exe was installed. exe should be the
+// path with symbolic links resolved.
+func (d Detector) Detect(exe string) Method {
+	slash := strings.ReplaceAll(exe, `\`, "/")
+	lower := strings.ToLower(slash)
+	switch {
+	case strings.Contains(slash, "/Cellar/cco/"):
+		return Homebrew
+	case strings.Contains(lower, "/scoop/apps/cco/"):
+		return Scoop
+	case d.dpkgOwns(exe):
+		return Deb
+	case d.rpmOwns(exe):
+		return RPM
+	case d.ManagedBy != "":
+		if d.DpkgInfo != "" && fileExists(filepath.Join(d.DpkgInfo, "cco.list")) {
+			return Deb
+		}
+		return Package
+	case d.inGoBin(exe):
+		return GoBuild
+	}
+	return Manual
+}
+
+// Hint is the command that updates an install of method m to version v
+// (empty when unknown), for the user to run.
+func (d Detector) Hint(m Method, v string) string {
+	if v == "" {
+		v = "VERSION"
+	}
+	arch := d.Arch
+	switch m {
+	case Homebrew:
+		return "brew upgrade cco"
+	case Scoop:
+		return "scoop update cco"
+	case Deb:
+		return fmt.Sprintf("sudo apt install ./cco_%s_%s.deb   (download it from the release page)", v, arch)
+	case RPM:
+		return fmt.Sprintf("sudo dnf install ./cco_%s_%s.rpm   (download it from the release page)", v, arch)
+	case Package:
+		return fmt.Sprintf("install the cco %s package with the package manager that installed cco", v)
+	case GoBuild:
+		return "go install github.com/visiquate/cco/cmd/cco@main"
+	}
+	return "cco update"
+}
+
+func (d Detector) dpkgOwns(exe string) bool {
+	if d.GOOS != "linux" || d.DpkgInfo == "" {
+		return false
+	}
+	lists, _ := filepath.Glob(filepath.Join(d.DpkgInfo, "*.list"))
+	want := candidates(exe)
+	for _, l := range lists {
+		if listHas(l, want) {
+			return true
+		}
+	}
+	return false
+}
+
+// candidates lists the names a file may be recorded under: on merged-/usr
+// systems /bin/cco and /usr/bin/cco are one file.
+func candidates(exe string) map[string]bool {
+	c := map[string]bool{exe: true}
+	for _, p := range []string{"/bin/", "/sbin/", "/lib/"} {
+		if strings.HasPrefix(exe, "/usr"+p) {
+			c[strings.TrimPrefix(exe, "/usr")] = true
+		} else if strings.HasPrefix(exe, p) {
+			c["/usr"+exe] = true
+		}
+	}
+	return c
+}
+
+func listHas(path string, want map[string]bool) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if want[sc.Text()] {
+			return true
+		}
+	}
+	return false
+}
+
+func (d Detector) rpmOwns(exe string) bool {
+	if d.GOOS != "linux" {
+		return false
+	}
+	if d.RPMOwns != nil {
+		return d.RPMOwns(exe)
+	}
+	rpm, err := exec.LookPath("rpm")
+	if err != nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// A file no package owns makes rpm -qf exit 1.
+	return exec.CommandContext(ctx, rpm, "-qf", "--quiet", exe).Run() == nil
+}
+
+// inGoBin reports whether exe sits where `go install` puts binaries.
+func (d Detector) inGoBin(exe string) bool {
+	dir := filepath.Dir(exe)
+	var bins []string
+	if gobin := d.Getenv("GOBIN"); gobin != "" {
+		bins = append(bins, gobin)
+	}
+	gopath := d.Getenv("GOPATH")
+	if gopath == "" && d.Home != "" {
+		gopath = filepath.Join(d.Home, "go")
+	}
+	for _, p := range filepath.SplitList(gopath) {
+		if p != "" {
+			bins = append(bins, filepath.Join(p, "bin"))
+		}
+	}
+	for _, b := range bins {
+		if sameDir(b, dir) {
+			return true
+		}
+	}
+	return false
+}
+
+func sameDir(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
