@@ -91,7 +91,7 @@ func newUpdater(info version.Info, sys *System, cacheDir string, progress func(s
 		Getenv:   getenv,
 		HTTP:     &http.Client{Timeout: 10 * time.Minute},
 		LockDir:  cacheDir,
-		Detector: selfupdate.Detector{Home: sys.Home, DpkgInfo: "/var/lib/dpkg/info"},
+		Detector: selfupdate.Detector{Home: sys.Home},
 		Progress: progress,
 	})
 }

@@ -1,7 +1,6 @@
 package update
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -38,8 +37,12 @@ type Detector struct {
 	ManagedBy string // version.Info.ManagedBy of the running binary
 	Getenv    func(string) string
 	Home      string
-	// DpkgInfo is dpkg's database of installed files (/var/lib/dpkg/info).
-	DpkgInfo string
+	// DpkgOwns reports whether dpkg owns path; nil runs `dpkg-query -S
+	// PATH` when dpkg-query is installed.
+	DpkgOwns func(path string) bool
+	// DpkgHasCCO reports whether dpkg has the cco package installed; nil
+	// runs `dpkg-query -W cco`.
+	DpkgHasCCO func() bool
 	// RPMOwns reports whether the rpm database owns path; nil runs
 	// `rpm -qf PATH` when rpm is installed.
 	RPMOwns func(path string) bool
@@ -60,7 +63,7 @@ func (d Detector) Detect(exe string) Method {
 	case d.rpmOwns(exe):
 		return RPM
 	case d.ManagedBy != "":
-		if d.DpkgInfo != "" && fileExists(filepath.Join(d.DpkgInfo, "cco.list")) {
+		if d.GOOS == "linux" && d.dpkgHasCCO() {
 			return Deb
 		}
 		return Package
@@ -95,17 +98,26 @@ func (d Detector) Hint(m Method, v string) string {
 }
 
 func (d Detector) dpkgOwns(exe string) bool {
-	if d.GOOS != "linux" || d.DpkgInfo == "" {
+	if d.GOOS != "linux" {
 		return false
 	}
-	lists, _ := filepath.Glob(filepath.Join(d.DpkgInfo, "*.list"))
-	want := candidates(exe)
-	for _, l := range lists {
-		if listHas(l, want) {
+	for p := range candidates(exe) {
+		if d.DpkgOwns != nil {
+			if d.DpkgOwns(p) {
+				return true
+			}
+		} else if succeeds("dpkg-query", "--search", p) {
 			return true
 		}
 	}
 	return false
+}
+
+func (d Detector) dpkgHasCCO() bool {
+	if d.DpkgHasCCO != nil {
+		return d.DpkgHasCCO()
+	}
+	return succeeds("dpkg-query", "--show", "cco")
 }
 
 // candidates lists the names a file may be recorded under: on merged-/usr
@@ -122,19 +134,16 @@ func candidates(exe string) map[string]bool {
 	return c
 }
 
-func listHas(path string, want map[string]bool) bool {
-	f, err := os.Open(path)
+// succeeds runs a package database query, if its program is installed,
+// and reports whether it exited 0.
+func succeeds(name string, args ...string) bool {
+	path, err := exec.LookPath(name)
 	if err != nil {
 		return false
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if want[sc.Text()] {
-			return true
-		}
-	}
-	return false
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return exec.CommandContext(ctx, path, args...).Run() == nil
 }
 
 func (d Detector) rpmOwns(exe string) bool {
@@ -144,14 +153,8 @@ func (d Detector) rpmOwns(exe string) bool {
 	if d.RPMOwns != nil {
 		return d.RPMOwns(exe)
 	}
-	rpm, err := exec.LookPath("rpm")
-	if err != nil {
-		return false
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	// A file no package owns makes rpm -qf exit 1.
-	return exec.CommandContext(ctx, rpm, "-qf", "--quiet", exe).Run() == nil
+	return succeeds("rpm", "--query", "--file", "--quiet", exe)
 }
 
 // inGoBin reports whether exe sits where `go install` puts binaries.
@@ -187,7 +190,3 @@ func sameDir(a, b string) bool {
 	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
 }
 
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
-}

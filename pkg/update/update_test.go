@@ -146,10 +146,10 @@ func TestParsePublicKey(t *testing.T) {
 }
 
 func TestDetect(t *testing.T) {
-	dpkg := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dpkg, "cco.list"), []byte("/.\n/usr\n/usr/bin\n/usr/bin/cco\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dpkgOwns := func(p string) bool { return p == "/usr/bin/cco" }
+	dpkgNone := func(string) bool { return false }
+	has := func() bool { return true }
+	hasNot := func() bool { return false }
 	home := t.TempDir()
 	none := func(string) string { return "" }
 	gobin := func(k string) string {
@@ -164,16 +164,16 @@ func TestDetect(t *testing.T) {
 		exe  string
 		want Method
 	}{
-		{"manual", Detector{GOOS: "linux", Getenv: none, Home: home, DpkgInfo: dpkg, RPMOwns: func(string) bool { return false }}, filepath.Join(home, ".local/bin/cco"), Manual},
+		{"manual", Detector{GOOS: "linux", Getenv: none, Home: home, DpkgOwns: dpkgNone, DpkgHasCCO: hasNot, RPMOwns: func(string) bool { return false }}, filepath.Join(home, ".local/bin/cco"), Manual},
 		{"homebrew arm", Detector{GOOS: "darwin", Getenv: none}, "/opt/homebrew/Cellar/cco/2025.11.2/bin/cco", Homebrew},
-		{"linuxbrew", Detector{GOOS: "linux", Getenv: none, RPMOwns: func(string) bool { return false }}, "/home/linuxbrew/.linuxbrew/Cellar/cco/2025.11.2/bin/cco", Homebrew},
+		{"linuxbrew", Detector{GOOS: "linux", Getenv: none, DpkgOwns: dpkgNone, RPMOwns: func(string) bool { return false }}, "/home/linuxbrew/.linuxbrew/Cellar/cco/2025.11.2/bin/cco", Homebrew},
 		{"scoop", Detector{GOOS: "windows", Getenv: none}, `C:\Users\me\scoop\apps\cco\current\cco.exe`, Scoop},
-		{"dpkg owns", Detector{GOOS: "linux", Getenv: none, DpkgInfo: dpkg, RPMOwns: func(string) bool { return false }}, "/usr/bin/cco", Deb},
-		{"dpkg owns, merged usr", Detector{GOOS: "linux", Getenv: none, DpkgInfo: dpkg, RPMOwns: func(string) bool { return false }}, "/bin/cco", Deb},
-		{"rpm owns", Detector{GOOS: "linux", Getenv: none, DpkgInfo: t.TempDir(), RPMOwns: func(p string) bool { return p == "/usr/bin/cco" }}, "/usr/bin/cco", RPM},
-		{"package build, no package db", Detector{GOOS: "linux", Getenv: none, ManagedBy: "deb/rpm", DpkgInfo: t.TempDir(), RPMOwns: func(string) bool { return false }}, "/opt/cco", Package},
-		{"package build, dpkg knows cco", Detector{GOOS: "linux", Getenv: none, ManagedBy: "deb/rpm", DpkgInfo: dpkg, RPMOwns: func(string) bool { return false }}, "/opt/cco", Deb},
-		{"go install, GOPATH default", Detector{GOOS: "linux", Getenv: none, Home: home, RPMOwns: func(string) bool { return false }}, filepath.Join(home, "go", "bin", "cco"), GoBuild},
+		{"dpkg owns", Detector{GOOS: "linux", Getenv: none, DpkgOwns: dpkgOwns, RPMOwns: func(string) bool { return false }}, "/usr/bin/cco", Deb},
+		{"dpkg owns, merged usr", Detector{GOOS: "linux", Getenv: none, DpkgOwns: dpkgOwns, RPMOwns: func(string) bool { return false }}, "/bin/cco", Deb},
+		{"rpm owns", Detector{GOOS: "linux", Getenv: none, DpkgOwns: dpkgNone, RPMOwns: func(p string) bool { return p == "/usr/bin/cco" }}, "/usr/bin/cco", RPM},
+		{"package build, no package db", Detector{GOOS: "linux", Getenv: none, ManagedBy: "deb/rpm", DpkgOwns: dpkgNone, DpkgHasCCO: hasNot, RPMOwns: func(string) bool { return false }}, "/opt/cco", Package},
+		{"package build, dpkg knows cco", Detector{GOOS: "linux", Getenv: none, ManagedBy: "deb/rpm", DpkgOwns: dpkgNone, DpkgHasCCO: has, RPMOwns: func(string) bool { return false }}, "/opt/cco", Deb},
+		{"go install, GOPATH default", Detector{GOOS: "linux", Getenv: none, Home: home, DpkgOwns: dpkgNone, RPMOwns: func(string) bool { return false }}, filepath.Join(home, "go", "bin", "cco"), GoBuild},
 		{"go install, GOBIN", Detector{GOOS: "darwin", Getenv: gobin}, "/opt/gobin/cco", GoBuild},
 	} {
 		if got := tt.d.Detect(tt.exe); got != tt.want {
@@ -217,7 +217,7 @@ func newTestUpdater(t *testing.T, gh *ccotest.GitHub, current string, env map[st
 		Executable: exe,
 		LockDir:    t.TempDir(),
 		GOOS:       "linux", GOARCH: "arm64",
-		Detector: Detector{Home: t.TempDir(), DpkgInfo: t.TempDir(), RPMOwns: func(string) bool { return false }},
+		Detector: Detector{Home: t.TempDir(), DpkgOwns: func(string) bool { return false }, DpkgHasCCO: func() bool { return false }, RPMOwns: func(string) bool { return false }},
 	})
 	if err != nil {
 		t.Fatal(err)
