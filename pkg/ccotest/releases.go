@@ -108,10 +108,16 @@ func checksumLine(name string, data []byte) string {
 }
 
 // CosignBinary returns the path of a real cosign v2.6.5: $CCO_COSIGN when
-// set, else one built once per test process from the pin in tools/go.mod
-// into a temporary folder that lives as long as the process (seconds with a
-// warm build cache, minutes with a cold one). It fails t if cosign cannot be
-// built.
+// set, else the one pinned in tools/go.mod, built with go build the first
+// time any test process asks for it (minutes with a cold Go build cache) and
+// kept for the next ones in the user's cache folder (see [os.UserCacheDir]),
+// under ccotest/cosign-HASH, where HASH covers tools/go.mod, tools/go.sum
+// and the platform. It fails t if cosign cannot be built.
+//
+// It is kept, rather than built into a new temporary folder by every test
+// process, because cosign is about 140 MB: a folder left behind by each
+// `go test` run filled /tmp by gigabytes an hour, and relinking cost each
+// run some 20 seconds.
 func CosignBinary(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv("CCO_COSIGN"); p != "" {
@@ -124,35 +130,66 @@ func CosignBinary(t testing.TB) string {
 	return cosignPath
 }
 
-// The cosign built by CosignBinary, once per process.
+// The cosign of CosignBinary, found or built once per process.
 var (
 	cosignOnce sync.Once
 	cosignPath string
 	cosignErr  error
 )
 
-// buildCosign builds the cosign pinned in tools/go.mod into a new temporary
-// folder and returns its path.
+// buildCosign returns the path of the cosign pinned in tools/go.mod in the
+// user's cache folder, building it there first if it is not.
 func buildCosign() (string, error) {
 	root, err := moduleRoot()
 	if err != nil {
 		return "", err
 	}
-	dir, err := os.MkdirTemp("", "ccotest-cosign-")
-	if err != nil {
-		return "", fmt.Errorf("build cosign: %w", err)
+	h := sha256.New()
+	for _, name := range []string{"go.mod", "go.sum"} {
+		data, err := os.ReadFile(filepath.Join(root, "tools", name))
+		if err != nil {
+			return "", fmt.Errorf("build cosign: %w", err)
+		}
+		fmt.Fprintf(h, "%s %d\n", name, len(data))
+		h.Write(data)
 	}
+	fmt.Fprintf(h, "%s/%s\n", runtime.GOOS, runtime.GOARCH)
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	dir := filepath.Join(cache, "ccotest", "cosign-"+hex.EncodeToString(h.Sum(nil))[:16])
 	bin := filepath.Join(dir, "cosign")
 	if runtime.GOOS == "windows" {
 		bin += ".exe"
 	}
+	if fi, err := os.Stat(bin); err == nil && fi.Mode().IsRegular() {
+		return bin, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("build cosign: %w", err)
+	}
+	// Build beside it and rename into place, so that a process that stops
+	// half way, or one building at the same time, never leaves half a cosign.
+	tmp, err := os.MkdirTemp(dir, "build-")
+	if err != nil {
+		return "", fmt.Errorf("build cosign: %w", err)
+	}
+	defer os.RemoveAll(tmp)
 	ctx, cancel := context.WithTimeout(context.Background(), cosignBuildTimeout)
 	defer cancel()
+	built := filepath.Join(tmp, filepath.Base(bin))
 	cmd := exec.CommandContext(ctx, "go", "build", "-modfile=tools/go.mod", "-buildvcs=false",
-		"-o", bin, "github.com/sigstore/cosign/v2/cmd/cosign")
+		"-o", built, "github.com/sigstore/cosign/v2/cmd/cosign")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build cosign (go build -modfile=tools/go.mod github.com/sigstore/cosign/v2/cmd/cosign): %v\n%s", err, out)
+	}
+	if err := os.Rename(built, bin); err != nil {
+		if _, statErr := os.Stat(bin); statErr == nil {
+			return bin, nil // another process put its build in place first
+		}
+		return "", fmt.Errorf("build cosign: %w", err)
 	}
 	return bin, nil
 }
@@ -161,9 +198,10 @@ func buildCosign() (string, error) {
 // with password as COSIGN_PASSWORD, and returns its combined output.
 func runCosign(t testing.TB, dir, password string, args ...string) (string, error) {
 	t.Helper()
+	bin := CosignBinary(t) // first, as building it may take longer than cosignTimeout
 	ctx, cancel := context.WithTimeout(context.Background(), cosignTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, CosignBinary(t), args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = dir
 	cmd.Env = cosignEnv(t.TempDir(), password)
 	out, err := cmd.CombinedOutput()
@@ -282,16 +320,17 @@ type ReleaseOptions struct {
 }
 
 // BuildRelease returns the release tagged "v"+o.Version with the assets the
-// release pipeline publishes, for each platform:
+// release pipeline publishes. For each platform:
 //
-//	cco-v{Version}-{os}-{arch}.tar.gz (.zip for Windows)  cco (cco.exe), README.md,
-//	                                                     LICENSE, man/cco.1, completions/*
-//	cco-v{Version}-{os}-{arch}.tar.gz.sha256               its `sha256sum` line
+//	cco-v{Version}-{os}-{arch}.tar.gz  cco (mode 0755), LICENSE, README.md, man/cco.1, completions/*
+//	                                   (a .zip holding cco.exe for Windows; see ArchiveName)
+//	<archive>.sha256                   the archive's `sha256sum` line
 //
-// and checksums.sha256 (see ChecksumsFile), checksums.sha256.sig (cosign,
-// no transparency log) and cosign.pub (the public key). README.md and
-// LICENSE are the module's; the man page and completions are placeholders.
-// The .deb and .rpm packages are left out. It fails t on any error.
+// and once: checksums.sha256 (see ChecksumsFile), checksums.sha256.sig
+// (cosign sign-blob, no transparency log) and cosign.pub (the public key,
+// which the pipeline attaches too). LICENSE and README.md are the module's;
+// the man page and completions are placeholders. The .deb and .rpm packages
+// are left out. It fails t on any error.
 func BuildRelease(t testing.TB, o ReleaseOptions) Release {
 	t.Helper()
 	if o.Version == "" {

@@ -15,6 +15,7 @@ import (
 	"io"
 	"io/fs"
 	"maps"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -160,6 +161,19 @@ func TestBuildRelease(t *testing.T) {
 		}
 		if runtime.GOOS == "linux" && runtime.GOARCH == "amd64" && archive != "cco-v2025.11.1-linux-x86_64.tar.gz" {
 			t.Errorf("archive %s, want cco-v2025.11.1-linux-x86_64.tar.gz", archive)
+		}
+	})
+
+	t.Run("served", func(t *testing.T) {
+		gh := NewGitHub(t, rel)
+		resp, err := http.Get(gh.DownloadURL() + "/" + rel.Tag + "/" + archive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		got, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != http.StatusOK || !bytes.Equal(got, rel.Assets[archive]) {
+			t.Fatalf("download %s from the fake GitHub: %v, %s, %d of %d bytes", archive, err, resp.Status, len(got), len(rel.Assets[archive]))
 		}
 	})
 

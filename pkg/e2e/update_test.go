@@ -61,6 +61,7 @@ func TestUpdate(t *testing.T) {
 		{"BackgroundAutoInstall", testBackgroundAutoInstall},
 		{"UpdatePutsTheOldBinaryBackWhenTheNewOneFails", testUpdatePutsTheOldBinaryBackWhenTheNewOneFails},
 		{"UpdateRestartsRunningInstances", testUpdateRestartsRunningInstances},
+		{"UpdateOnATerminal", testUpdateOnATerminal},
 	} {
 		t.Run(s.name, func(t *testing.T) { s.run(t, w) })
 	}
@@ -629,4 +630,59 @@ func testBackgroundAutoInstall(t *testing.T, w *updateWorld) {
 func startIn(t *testing.T, exe, home string, env []string) *ccotest.Instance {
 	t.Helper()
 	return ccotest.StartCCO(t, exe, append([]string{"HOME=" + home}, env...))
+}
+
+// On a terminal cco update asks first and shows a progress bar; with
+// --json it does neither. util-linux's script(1) provides the terminal.
+func testUpdateOnATerminal(t *testing.T, w *updateWorld) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the terminal comes from util-linux's script(1)")
+	}
+	script, err := exec.LookPath("script")
+	if err != nil {
+		t.Fatalf("no script(1) to run cco on a terminal: %v", err)
+	}
+	gh := ccotest.NewGitHub(t, w.stable)
+	home := t.TempDir()
+	exe := install(t, w.bins[oldVersion], "")
+	onTerminal := func(answer string, args ...string) (string, int) {
+		t.Helper()
+		line := "'" + exe + "'"
+		for _, a := range args {
+			line += " " + a
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, script, "--quiet", "--return", "--command", line, "/dev/null")
+		cmd.Env = append(os.Environ(), "SHELL=/bin/sh", "TERM=xterm", "HOME="+home, "XDG_CONFIG_HOME=", "XDG_DATA_HOME=",
+			"XDG_CACHE_HOME=", "CCO_GITHUB_API_URL="+gh.URL, "CCO_UPDATE_REPO=", "CCO_UPDATES_CHANNEL=", "GITHUB_TOKEN=")
+		cmd.Stdin = strings.NewReader(answer)
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatalf("script: %v", err)
+		}
+		return string(out), cmd.ProcessState.ExitCode()
+	}
+
+	out, code := onTerminal("n\n", "update")
+	if code != 1 || !strings.Contains(out, "Update cco "+oldVersion+" to "+newVersion) || !strings.Contains(out, "cancelled") {
+		t.Fatalf("answering no: exit %d\n%s", code, out)
+	}
+	assertSame(t, exe, w.bins[oldVersion], "after answering no")
+
+	out, code = onTerminal("y\n", "update")
+	if code != 0 || !strings.Contains(out, "downloading "+archiveName(newVersion)) || !strings.Contains(out, "100%") {
+		t.Fatalf("answering yes: exit %d, want the question and a progress bar\n%s", code, out)
+	}
+	assertSame(t, exe, w.bins[newVersion], "after answering yes")
+
+	out, code = onTerminal("", "update", "--rollback", "--yes", "--json")
+	if code != 0 || strings.Contains(out, "?") || !strings.Contains(out, `"to": "`+oldVersion+`"`) {
+		t.Fatalf("--rollback --yes --json: exit %d\n%s", code, out)
+	}
+	out, code = onTerminal("", "update", "--yes", "--json")
+	if code != 0 || strings.Contains(out, "downloading") || !strings.Contains(out, `"to": "`+newVersion+`"`) {
+		t.Fatalf("--yes --json on a terminal: exit %d, want no progress bar\n%s", code, out)
+	}
 }

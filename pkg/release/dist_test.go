@@ -84,7 +84,7 @@ var checksumLine = regexp.MustCompile(`^([0-9a-f]{64})  ([^/\\ ]+)$`)
 type releaseUnderTest struct {
 	dir      string
 	repo     string // the repository's root, for packaging/ and bin/tools/
-	version  string // 2025.11.2, 0.0.0-snapshot.abc1234: no "v"
+	version  string // 2025.11.2, 2026.11.0-snapshot.gabc1234: no "v"
 	archives map[string]distPlatform
 	packages map[string]string // name -> GOARCH
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/visiquate/cco/pkg/ccotest"
+	"github.com/visiquate/cco/pkg/version"
 )
 
 func TestUpdateFromDist(t *testing.T) {
@@ -122,4 +123,14 @@ func archivedBinary(t *testing.T, r *releaseUnderTest, archive string) []byte {
 		t.Fatalf("%s holds no %s", archive, name)
 	}
 	return f.data
+}
+
+// Every version the pipeline stamps, snapshots included, is a calendar
+// version cco itself accepts (a snapshot of a commit whose short hash is
+// all digits with a leading zero once was not).
+func TestDistVersionIsCalendar(t *testing.T) {
+	r := loadRelease(t)
+	if _, err := version.Parse(r.version); err != nil {
+		t.Fatalf("dist/ is version %q, which cco cannot parse: %v", r.version, err)
+	}
 }
