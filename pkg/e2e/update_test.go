@@ -152,6 +152,7 @@ func ccoCmd(t *testing.T, gh *ccotest.GitHub, home, exe string, env []string, ar
 	defer cancel()
 	cmd := exec.CommandContext(ctx, exe, args...)
 	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME=", "XDG_DATA_HOME=", "XDG_CACHE_HOME=",
+		"USERPROFILE="+home, "APPDATA="+filepath.Join(home, "AppData", "Roaming"), "LOCALAPPDATA="+filepath.Join(home, "AppData", "Local"),
 		"CCO_GITHUB_API_URL="+gh.URL, "CCO_UPDATE_REPO=", "CCO_UPDATES_CHANNEL=", "GITHUB_TOKEN=", "CCO_GITHUB_TOKEN=", "GOBIN=", "GOPATH=")
 	cmd.Env = append(cmd.Env, env...)
 	var out, errb bytes.Buffer
@@ -226,7 +227,7 @@ func testUpdateAppliesAndRollsBack(t *testing.T, w *updateWorld) {
 		t.Fatalf("update --check --json: %+v", plan)
 	}
 	assertSame(t, exe, w.bins[oldVersion], "after --check")
-	if _, err := os.Stat(filepath.Join(filepath.Dir(exe), ".cco.old")); err == nil {
+	if _, err := os.Stat(previousOf(exe)); err == nil {
 		t.Fatal("--check left a previous binary behind")
 	}
 
@@ -245,7 +246,7 @@ func testUpdateAppliesAndRollsBack(t *testing.T, w *updateWorld) {
 		t.Fatalf("after the update the binary reports %s, want %s", got, newVersion)
 	}
 	assertSame(t, exe, w.bins[newVersion], "after the update")
-	prev := filepath.Join(filepath.Dir(exe), ".cco.old")
+	prev := previousOf(exe)
 	assertSame(t, prev, w.bins[oldVersion], "the kept previous binary")
 	if fi, _ := os.Stat(exe); fi.Mode().Perm()&0o111 == 0 {
 		t.Fatalf("the new binary is not executable: %v", fi.Mode())
@@ -466,7 +467,7 @@ func testConcurrentUpdates(t *testing.T, w *updateWorld) {
 			t.Fatalf("round %d: %d updates applied, want 1:\n%s\n%s", round, applied, results[0], results[1])
 		}
 		assertSame(t, exe, w.bins[newVersion], "after two concurrent updates")
-		assertSame(t, filepath.Join(filepath.Dir(exe), ".cco.old"), w.bins[oldVersion], "the previous binary after two concurrent updates")
+		assertSame(t, previousOf(exe), w.bins[oldVersion], "the previous binary after two concurrent updates")
 	}
 }
 
@@ -574,6 +575,9 @@ func testBackgroundUpdateCheck(t *testing.T, w *updateWorld) {
 		t.Fatalf("GitHub was asked %d times, want 1: %v", countListings(gh), gh.Requests())
 	}
 	state := filepath.Join(in.Home, ".cache", "cco", "update-check.json")
+	if runtime.GOOS == "windows" {
+		state = filepath.Join(in.Home, "AppData", "Local", "cco", "cache", "update-check.json")
+	}
 	if _, err := os.Stat(state); err != nil {
 		t.Fatalf("no state file: %v", err)
 	}
@@ -629,7 +633,8 @@ func testBackgroundAutoInstall(t *testing.T, w *updateWorld) {
 // startIn starts exe in an existing HOME.
 func startIn(t *testing.T, exe, home string, env []string) *ccotest.Instance {
 	t.Helper()
-	return ccotest.StartCCO(t, exe, append([]string{"HOME=" + home}, env...))
+	return ccotest.StartCCO(t, exe, append([]string{"HOME=" + home, "USERPROFILE=" + home,
+		"APPDATA=" + filepath.Join(home, "AppData", "Roaming"), "LOCALAPPDATA=" + filepath.Join(home, "AppData", "Local")}, env...))
 }
 
 // On a terminal cco update asks first and shows a progress bar; with
@@ -685,4 +690,10 @@ func testUpdateOnATerminal(t *testing.T, w *updateWorld) {
 	if code != 0 || strings.Contains(out, "downloading") || !strings.Contains(out, `"to": "`+newVersion+`"`) {
 		t.Fatalf("--yes --json on a terminal: exit %d, want no progress bar\n%s", code, out)
 	}
+}
+
+// previousOf is where an update keeps the binary it replaced: .cco.old
+// (.cco.exe.old on Windows) beside it.
+func previousOf(exe string) string {
+	return filepath.Join(filepath.Dir(exe), "."+filepath.Base(exe)+".old")
 }
