@@ -683,7 +683,7 @@ func testUpdateOnATerminal(t *testing.T, w *updateWorld) {
 	assertSame(t, exe, w.bins[newVersion], "after answering yes")
 
 	out, code = onTerminal("", "update", "--rollback", "--yes", "--json")
-	if code != 0 || strings.Contains(out, "?") || !strings.Contains(out, `"to": "`+oldVersion+`"`) {
+	if code != 0 || strings.Contains(out, "[y/N]") || !strings.Contains(out, `"to": "`+oldVersion+`"`) {
 		t.Fatalf("--rollback --yes --json: exit %d\n%s", code, out)
 	}
 	out, code = onTerminal("", "update", "--yes", "--json")
