@@ -50,6 +50,7 @@ func (f *cachedFront) post(t *testing.T, body string, hdr ...string) (*http.Resp
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
+	before := f.count()
 	resp, err := (&http.Client{Transport: &http.Transport{DisableCompression: true}}).Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +60,21 @@ func (f *cachedFront) post(t *testing.T, body string, hdr ...string) (*http.Resp
 	if err != nil {
 		t.Fatal(err)
 	}
+	// OnDone runs as the handler returns, which may be just after the
+	// client has read the last byte: wait for this request's report.
+	for deadline := time.Now().Add(5 * time.Second); f.count() == before; {
+		if time.Now().After(deadline) {
+			t.Fatal("OnDone did not report the request")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	return resp, got
+}
+
+func (f *cachedFront) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.done)
 }
 
 func (f *cachedFront) last() Done {

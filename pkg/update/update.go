@@ -67,7 +67,7 @@ type ManagedError struct {
 }
 
 func (e *ManagedError) Error() string {
-	return fmt.Sprintf("cco was installed with %s, which owns %s; update it with: %s", e.Method.describe(), "the binary", e.Hint)
+	return fmt.Sprintf("cco was installed with %s, which owns the binary; update it with: %s", e.Method.describe(), e.Hint)
 }
 
 func (m Method) describe() string {
