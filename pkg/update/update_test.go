@@ -348,3 +348,28 @@ func TestCheckCached(t *testing.T) {
 		t.Error("a day-old answer was used")
 	}
 }
+
+func TestUpdateLock(t *testing.T) {
+	gh := ccotest.NewGitHub(t, fakeRelease("v2025.11.2", false, "linux", "arm64"))
+	u := newTestUpdater(t, gh, "2025.11.1", nil)
+	unlock, err := u.lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := len(gh.Requests())
+	if _, _, err := u.Update(context.Background(), Request{}, nil); !errors.Is(err, ErrBusy) {
+		t.Fatalf("update while the lock is held: %v, want ErrBusy", err)
+	}
+	if _, err := u.Rollback(context.Background(), nil); !errors.Is(err, ErrBusy) {
+		t.Fatalf("rollback while the lock is held: %v, want ErrBusy", err)
+	}
+	if len(gh.Requests()) != before {
+		t.Fatal("a refused update still asked GitHub")
+	}
+	unlock()
+	// Released, the next one gets past the lock (and finds nothing
+	// verifiable to install in this fake release).
+	if _, _, err := u.Update(context.Background(), Request{}, nil); errors.Is(err, ErrBusy) {
+		t.Fatal("the lock was not released")
+	}
+}
