@@ -80,6 +80,10 @@ func updateCommand(info version.Info, sys *System) *cli.Command {
 	}
 }
 
+// canAsk says whether a question can be put: on a terminal, and not when
+// the output is JSON for a program.
+func (o updateOptions) canAsk(sys *System) bool { return sys.Interactive && !o.json }
+
 // newUpdater builds the Updater from the environment: CCO_GITHUB_API_URL and
 // CCO_UPDATE_REPO override where releases come from.
 func newUpdater(info version.Info, sys *System, cacheDir string, progress func(string, int64, io.Reader) io.Reader) (*selfupdate.Updater, error) {
@@ -102,7 +106,7 @@ func runUpdate(ctx context.Context, info version.Info, sys *System, o updateOpti
 		return err
 	}
 	var progress func(string, int64, io.Reader) io.Reader
-	if sys.Interactive && !o.json {
+	if o.canAsk(sys) {
 		progress = func(name string, size int64, r io.Reader) io.Reader {
 			bar := progressbar.NewOptions64(size,
 				progressbar.OptionSetWriter(sys.Stderr),
@@ -135,17 +139,10 @@ func runUpdate(ctx context.Context, info version.Info, sys *System, o updateOpti
 		}
 		return printPlan(sys.Stdout, plan, o.json)
 	}
-	confirm := func(p *selfupdate.Plan) bool {
-		if o.yes {
-			return true
-		}
-		return ask(sys, fmt.Sprintf("Update cco %s to %s (%s)? [y/N] ", p.Current, p.Latest, p.Executable))
-	}
-	if !o.yes && (!sys.Interactive || o.json) {
-		confirm = func(p *selfupdate.Plan) bool { return false }
-	}
-	plan, res, err := u.Update(ctx, req, confirm)
-	if errors.Is(err, selfupdate.ErrDeclined) && !o.yes && (!sys.Interactive || o.json) {
+	plan, res, err := u.Update(ctx, req, func(p *selfupdate.Plan) bool {
+		return o.yes || o.canAsk(sys) && ask(sys, fmt.Sprintf("Update cco %s to %s (%s)? [y/N] ", p.Current, p.Latest, p.Executable))
+	})
+	if errors.Is(err, selfupdate.ErrDeclined) && !o.canAsk(sys) {
 		return usagef("cco %s is available, but this is not a terminal to ask on: run `cco update --yes` to install it", plan.Latest)
 	}
 	if err != nil {
@@ -173,18 +170,10 @@ func runUpdate(ctx context.Context, info version.Info, sys *System, o updateOpti
 }
 
 func runRollback(ctx context.Context, sys *System, u *selfupdate.Updater, o updateOptions) error {
-	asked := false
 	res, err := u.Rollback(ctx, func(from, to string) bool {
-		if o.yes {
-			return true
-		}
-		asked = true
-		if !sys.Interactive || o.json {
-			return false
-		}
-		return ask(sys, fmt.Sprintf("Roll cco back from %s to %s? [y/N] ", from, to))
+		return o.yes || o.canAsk(sys) && ask(sys, fmt.Sprintf("Roll cco back from %s to %s? [y/N] ", from, to))
 	})
-	if errors.Is(err, selfupdate.ErrDeclined) && asked && (!sys.Interactive || o.json) {
+	if errors.Is(err, selfupdate.ErrDeclined) && !o.canAsk(sys) {
 		return usagef("this is not a terminal to ask on: run `cco update --rollback --yes`")
 	}
 	if err != nil {

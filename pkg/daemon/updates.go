@@ -86,7 +86,7 @@ func (w *updateWatcher) run(ctx context.Context, c UpdateCheck, now func() time.
 	}
 	_, res, err := c.Updater.Update(ctx, req, nil)
 	switch {
-	case err != nil && errors.Is(err, update.ErrBusy):
+	case errors.Is(err, update.ErrBusy):
 		log.WithFields(fields).Info("update available; another update is installing it")
 	case err != nil:
 		status.Error = err.Error()

@@ -592,18 +592,22 @@ func testBackgroundUpdateCheck(t *testing.T, w *updateWorld) {
 	}
 	again.Stop()
 
-	// Off by environment: no request, nothing in /health.
-	gh.Reset()
-	off := ccotest.StartCCO(t, exe, []string{"CCO_NO_UPDATE_CHECK=1", "CCO_GITHUB_API_URL=" + gh.URL})
-	time.Sleep(300 * time.Millisecond)
-	if h := health(t, off); h["update_available"] != false || h["update"] != nil || len(gh.Requests()) != 0 {
-		t.Fatalf("CCO_NO_UPDATE_CHECK=1: /health %v, requests %v", h, gh.Requests())
-	}
-	// Off by config.
-	off2 := ccotest.StartCCO(t, exe, append(env, "CCO_UPDATES_ENABLED=false"))
-	time.Sleep(300 * time.Millisecond)
-	if h := health(t, off2); h["update"] != nil || len(gh.Requests()) != 0 {
-		t.Fatalf("updates.enabled=false: /health %v, requests %v", h, gh.Requests())
+	// Off by environment, and off by config: no request, nothing in
+	// /health. Each starts beside an instance whose check is on (its own
+	// fake GitHub), so "no request yet" is read only after a check had
+	// the time to run.
+	for _, offEnv := range [][]string{
+		{"CCO_NO_UPDATE_CHECK=1", "CCO_GITHUB_API_URL=" + gh.URL},
+		append(env, "CCO_UPDATES_ENABLED=false"),
+	} {
+		gh.Reset()
+		other := ccotest.NewGitHub(t, w.stable)
+		off := ccotest.StartCCO(t, exe, offEnv)
+		on := ccotest.StartCCO(t, exe, []string{"CCO_NO_UPDATE_CHECK=", "CCO_GITHUB_API_URL=" + other.URL})
+		waitUpdate(t, on)
+		if h := health(t, off); h["update_available"] != false || h["update"] != nil || len(gh.Requests()) != 0 {
+			t.Fatalf("%v: /health %v, requests %v", offEnv, h, gh.Requests())
+		}
 	}
 }
 

@@ -189,14 +189,12 @@ func (s *githubSource) get(ctx context.Context, u, accept string) (*http.Respons
 // tokenFor picks the GitHub token to send: CCO_GITHUB_TOKEN to any API,
 // GITHUB_TOKEN only to GitHub's own. A mirror set with CCO_GITHUB_API_URL
 // never sees a token meant for GitHub.
-func tokenFor(api string, lookup func(string) (string, bool)) string {
-	if t, ok := lookup("CCO_GITHUB_TOKEN"); ok && t != "" {
+func tokenFor(api string, getenv func(string) string) string {
+	if t := getenv("CCO_GITHUB_TOKEN"); t != "" {
 		return t
 	}
 	if strings.TrimRight(api, "/") == DefaultAPIURL {
-		if t, ok := lookup("GITHUB_TOKEN"); ok {
-			return t
-		}
+		return getenv("GITHUB_TOKEN")
 	}
 	return ""
 }

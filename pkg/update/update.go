@@ -222,6 +222,7 @@ type Plan struct {
 	Command string `json:"command,omitempty"`
 
 	rel *selfupdate.Release
+	up  *selfupdate.Updater // found rel; downloads, verifies and swaps it in
 }
 
 // Check finds the release a Request selects and says what an update
@@ -303,7 +304,7 @@ func (u *Updater) Check(ctx context.Context, req Request) (*Plan, error) {
 	plan.Latest = latest.String()
 	plan.Asset = rel.AssetName
 	plan.ReleaseURL = rel.URL
-	plan.rel = rel
+	plan.rel, plan.up = rel, up
 
 	cur, curErr := version.Parse(plan.Current)
 	switch {
@@ -359,7 +360,7 @@ func (u *Updater) source(prerelease bool) *githubSource {
 		api:        u.cfg.APIURL,
 		owner:      u.owner,
 		repo:       u.repo,
-		token:      tokenFor(u.cfg.APIURL, func(k string) (string, bool) { v := u.cfg.Getenv(k); return v, v != "" }),
+		token:      tokenFor(u.cfg.APIURL, u.cfg.Getenv),
 		client:     u.cfg.HTTP,
 		prerelease: prerelease,
 		progress:   u.cfg.Progress,
@@ -398,17 +399,7 @@ func (u *Updater) Update(ctx context.Context, req Request, confirm func(*Plan) b
 	if err := checkWritable(filepath.Dir(u.exe)); err != nil {
 		return plan, nil, err
 	}
-	up, err := selfupdate.NewUpdater(selfupdate.Config{
-		Source:      u.source(true),
-		Validator:   newValidator(u.key),
-		OS:          u.cfg.GOOS,
-		Arch:        u.cfg.GOARCH,
-		OldSavePath: u.PreviousPath(),
-	})
-	if err != nil {
-		return plan, nil, err
-	}
-	if err := up.UpdateTo(ctx, plan.rel, u.exe); err != nil {
+	if err := plan.up.UpdateTo(ctx, plan.rel, u.exe); err != nil {
 		if rerr := selfupdateapply.RollbackError(err); rerr != nil {
 			return plan, nil, fmt.Errorf("update failed and putting the old binary back failed too; the old binary is %s: %v (%v)", u.PreviousPath(), err, rerr)
 		}

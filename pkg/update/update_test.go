@@ -318,7 +318,13 @@ func TestTokenGoesOnlyWhereItBelongs(t *testing.T) {
 			}
 		}
 	}
-	if got := tokenFor(DefaultAPIURL, func(k string) (string, bool) { return "gh", k == "GITHUB_TOKEN" }); got != "gh" {
+	onlyGitHubToken := func(k string) string {
+		if k == "GITHUB_TOKEN" {
+			return "gh"
+		}
+		return ""
+	}
+	if got := tokenFor(DefaultAPIURL, onlyGitHubToken); got != "gh" {
 		t.Errorf("GitHub's own API does not get GITHUB_TOKEN: %q", got)
 	}
 }
