@@ -20,7 +20,7 @@ var layers = map[string][]string{
 	"pkg/release":    {},
 	"pkg/cli":        {"pkg/analytics", "pkg/config", "pkg/control", "pkg/daemon", "pkg/logging", "pkg/pricing", "pkg/runstate", "pkg/secret", "pkg/store", "pkg/update", "pkg/version"},
 	"pkg/daemon":     {"pkg/analytics", "pkg/apierror", "pkg/cache", "pkg/config", "pkg/control", "pkg/logging", "pkg/pricing", "pkg/proxy", "pkg/runstate", "pkg/secret", "pkg/server", "pkg/store", "pkg/update", "pkg/version"},
-	"pkg/server":     {"pkg/apierror", "pkg/control", "pkg/dashboard", "pkg/proxy", "pkg/version"},
+	"pkg/server":     {"pkg/apierror", "pkg/control", "pkg/dashboard", "pkg/proxy", "pkg/secret", "pkg/version"},
 	"pkg/analytics":  {"pkg/cache", "pkg/control", "pkg/pricing", "pkg/proxy", "pkg/store"},
 	"pkg/proxy":      {"pkg/apierror", "pkg/cache", "pkg/secret", "pkg/usage"},
 	"pkg/cache":      {},

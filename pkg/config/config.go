@@ -13,14 +13,15 @@ import (
 
 // Config is the effective configuration of cco.
 type Config struct {
-	Server    Server
-	Upstream  Upstream
-	Cache     Cache
-	Database  Database
-	Pricing   Pricing
-	Log       Log
-	Updates   Updates
-	RateLimit RateLimit
+	Server      Server
+	Upstream    Upstream
+	Cache       Cache
+	Database    Database
+	Pricing     Pricing
+	Log         Log
+	Updates     Updates
+	RateLimit   RateLimit
+	Credentials Credentials
 }
 
 // Server configures the local listener.
@@ -88,6 +89,13 @@ type RateLimit struct {
 	APIConcurrent          int
 	ProxyRequestsPerMinute int // /v1/* from loopback clients
 	ProxyConcurrent        int
+}
+
+// Credentials configures where `cco credentials` keeps secrets.
+type Credentials struct {
+	// Backend is auto (the OS keychain when one answers, else the
+	// encrypted file), keychain or file.
+	Backend string
 }
 
 // SourceKind says which layer supplied a value.

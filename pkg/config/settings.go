@@ -176,6 +176,8 @@ var settings = []setting{
 		func(c *Config) *time.Duration { return &c.Updates.Interval }),
 	boolSetting("updates.auto_install", "CCO_UPDATES_AUTO_INSTALL", "false", "let `cco run` install updates it finds (manual installs only)",
 		func(c *Config) *bool { return &c.Updates.AutoInstall }),
+	oneOfSetting("credentials.backend", "CCO_CREDENTIALS_BACKEND", "auto", "where `cco credentials` keeps secrets: the OS keychain, an encrypted file, or auto (keychain when reachable)", []string{"auto", "keychain", "file"},
+		func(c *Config) *string { return &c.Credentials.Backend }),
 	intSetting("rate_limit.api_rpm", "", "100", "requests per minute per client to /api/* and control routes (0 = off)", 0, math.MaxInt32,
 		func(c *Config) *int { return &c.RateLimit.APIRequestsPerMinute }),
 	intSetting("rate_limit.api_concurrent", "", "10", "concurrent requests per client to /api/* and control routes (0 = off)", 0, math.MaxInt32,

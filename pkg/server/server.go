@@ -26,6 +26,7 @@ import (
 	"github.com/visiquate/cco/pkg/control"
 	"github.com/visiquate/cco/pkg/dashboard"
 	"github.com/visiquate/cco/pkg/proxy"
+	"github.com/visiquate/cco/pkg/secret"
 	"github.com/visiquate/cco/pkg/version"
 )
 
@@ -52,6 +53,9 @@ type Options struct {
 	// clients are then rate-limited on every route, and IP-literal Hosts
 	// are accepted.
 	Remote bool
+	// AccessToken, when Remote, must be presented in x-cco-token by every
+	// client that is not on loopback.
+	AccessToken secret.Secret
 	// APILimit applies per client to /api/* (control included) and to
 	// every request from a client that is not on this machine.
 	APILimit Limit
