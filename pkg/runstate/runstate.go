@@ -126,9 +126,10 @@ func ForPort(dir string, port int) (st State, ok bool, err error) {
 	return st, err == nil, err
 }
 
-// List returns the instances whose process is running, by port. State files
-// left by processes that are gone, or that cannot be read, are removed and
-// returned as stale.
+// List returns the instances whose process is running (see Live), by port.
+// State files left by processes that are gone, whose pid now belongs to a
+// newer process, that name the same process as a newer file, or that cannot
+// be read, are removed and returned as stale.
 func List(dir string) (running, stale []State, err error) {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -147,7 +148,7 @@ func List(dir string) (running, stale []State, err error) {
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // removed while we looked
 		}
-		if err != nil || !Running(st.PID) {
+		if err != nil || !Live(st) {
 			if rmErr := os.Remove(path); rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) {
 				return nil, nil, fmt.Errorf("remove stale state file: %w", rmErr)
 			}
@@ -159,8 +160,60 @@ func List(dir string) (running, stale []State, err error) {
 		}
 		running = append(running, st)
 	}
+	running, dups := newestPerPID(running)
+	for _, st := range dups {
+		if err := os.Remove(st.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, fmt.Errorf("remove stale state file: %w", err)
+		}
+		stale = append(stale, st)
+	}
 	sort.Slice(running, func(i, j int) bool { return running[i].Port < running[j].Port })
 	return running, stale, nil
+}
+
+// newestPerPID keeps, of state files naming the same process, the one
+// written last: a process serves one port, so an older file naming it was
+// left behind by an instance whose pid was given to this one.
+func newestPerPID(list []State) (keep, older []State) {
+	newest := map[int]State{}
+	for _, st := range list {
+		if cur, ok := newest[st.PID]; !ok || st.StartedAt.After(cur.StartedAt) {
+			newest[st.PID] = st
+		}
+	}
+	for _, st := range list {
+		if newest[st.PID].Path == st.Path {
+			keep = append(keep, st)
+		} else {
+			older = append(older, st)
+		}
+	}
+	return keep, older
+}
+
+// startSlack allows for the coarseness of the clocks a process's start time
+// is read from (Linux gives the boot time in whole seconds).
+const startSlack = 2 * time.Second
+
+// Live reports whether st describes a process that is running now: its pid
+// is a live cco, and that process did not start after st was written. A
+// pid handed to a newer process (after a reboot, in a restarted container,
+// or by reuse) fails the second test. Where the start time cannot be read
+// the pid is taken at its word.
+func Live(st State) bool {
+	if !Running(st.PID) {
+		return false
+	}
+	return startedBy(st, processStart)
+}
+
+// startedBy is Live's second test with the clock passed in.
+func startedBy(st State, start func(int) (time.Time, bool)) bool {
+	t, ok := start(st.PID)
+	if !ok || st.StartedAt.IsZero() {
+		return true
+	}
+	return !t.After(st.StartedAt.Add(startSlack))
 }
 
 // Remove deletes st's state file if it still belongs to st's process, so an

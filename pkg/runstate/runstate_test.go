@@ -215,3 +215,84 @@ func TestBaseURL(t *testing.T) {
 		}
 	}
 }
+
+// A state file whose pid now belongs to a cco that started after the file
+// was written (pid reuse, a restarted container) is stale; so is an older
+// file naming the same process as a newer one.
+func TestListPIDReuse(t *testing.T) {
+	dir := t.TempDir()
+	live := startCCOLike(t, false)
+	now := time.Now()
+	write := func(st State) string {
+		p, err := Write(dir, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	current := write(State{PID: live.Process.Pid, Host: "127.0.0.1", Port: 4010, StartedAt: now.Add(time.Second)})
+	older := write(State{PID: live.Process.Pid, Host: "127.0.0.1", Port: 4011, StartedAt: now.Add(-time.Second)})
+	reused := ""
+	if _, ok := processStart(live.Process.Pid); ok {
+		// Recorded an hour before the process existed.
+		reused = write(State{PID: live.Process.Pid, Host: "127.0.0.1", Port: 4012, StartedAt: now.Add(-time.Hour)})
+	} else if runtime.GOOS == "linux" || runtime.GOOS == "darwin" {
+		t.Fatal("cannot read a process's start time")
+	}
+	running, stale, err := List(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(running) != 1 || running[0].Path != current {
+		t.Fatalf("running: %+v", running)
+	}
+	want := 1
+	if reused != "" {
+		want = 2
+	}
+	if len(stale) != want {
+		t.Errorf("stale: %+v", stale)
+	}
+	for _, p := range []string{older, reused} {
+		if _, err := os.Stat(p); p != "" && !os.IsNotExist(err) {
+			t.Errorf("stale file %s not removed", p)
+		}
+	}
+}
+
+func TestStartedBy(t *testing.T) {
+	at := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name     string
+		recorded time.Time
+		start    time.Time
+		known    bool
+		want     bool
+	}{
+		{"started before the record", at, at.Add(-300 * time.Millisecond), true, true},
+		{"started long before (one process, a later start)", at, at.Add(-time.Hour), true, true},
+		{"within the clock's coarseness", at, at.Add(1500 * time.Millisecond), true, true},
+		{"started after the record: pid reused", at, at.Add(10 * time.Second), true, false},
+		{"start time unknown", at, time.Time{}, false, true},
+		{"old file without a start time", time.Time{}, at, true, true},
+	} {
+		got := startedBy(State{PID: 42, StartedAt: tc.recorded}, func(int) (time.Time, bool) { return tc.start, tc.known })
+		if got != tc.want {
+			t.Errorf("%s: startedBy = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// The start time read for this very process is close to now.
+func TestProcessStartOfSelf(t *testing.T) {
+	got, ok := processStart(os.Getpid())
+	if !ok {
+		if runtime.GOOS == "linux" || runtime.GOOS == "darwin" || runtime.GOOS == "windows" {
+			t.Fatal("cannot read this process's start time")
+		}
+		return
+	}
+	if d := time.Since(got); d < -startSlack || d > 10*time.Minute {
+		t.Errorf("this process started %s ago, by processStart", d)
+	}
+}
