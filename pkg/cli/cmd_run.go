@@ -91,6 +91,7 @@ func runRun(ctx context.Context, info version.Info, sys *System, o runOptions) e
 		open = sys.OpenBrowser
 	}
 	apiKey, _ := sys.LookupEnv("ANTHROPIC_API_KEY")
+	token, _ := sys.LookupEnv("CCO_SERVER_TOKEN")
 	updates, err := updateCheck(info, sys, lc)
 	if err != nil {
 		return err
@@ -101,6 +102,7 @@ func runRun(ctx context.Context, info version.Info, sys *System, o runOptions) e
 		Args:        o.args(),
 		Service:     service,
 		APIKey:      secret.New(apiKey),
+		AccessToken: secret.New(token),
 		Config:      cfg,
 		Paths:       lc.paths,
 		Info:        info,
@@ -108,9 +110,8 @@ func runRun(ctx context.Context, info version.Info, sys *System, o runOptions) e
 		Now:         sys.Now,
 		Stdout:      sys.Stdout,
 		Stderr:      sys.Stderr,
-		Signals:     signals,
 		OpenBrowser: open,
-	})
+	}, signals)
 }
 
 // args are the options as given, to start the instance again the same way.

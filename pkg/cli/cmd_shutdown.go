@@ -113,6 +113,14 @@ func stopInstance(ctx context.Context, sys *System, st runstate.State, timeout t
 	err := control.Client{HTTP: sys.HTTP, BaseURL: st.BaseURL()}.Shutdown(reqCtx, st.Token)
 	cancel()
 	if err != nil {
+		// Signal the pid only if what answers on the port is not another
+		// process: a state file can outlive its instance.
+		hctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		h, herr := control.Client{HTTP: sys.HTTP, BaseURL: st.BaseURL()}.Health(hctx)
+		cancel()
+		if herr == nil && h.PID != st.PID {
+			return fmt.Errorf("port %d is served by pid %d, not pid %d as its state file says; not signalling pid %d", st.Port, h.PID, st.PID, st.PID)
+		}
 		fmt.Fprintf(sys.Stderr, "cco: port %d: control API refused or did not answer (%v); sending a stop signal to pid %d\n", st.Port, err, st.PID)
 		if err := runstate.Terminate(st.PID); err != nil && runstate.Running(st.PID) {
 			return fmt.Errorf("stop pid %d: %w", st.PID, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -27,6 +28,9 @@ type instanceStatus struct {
 	StartedAt time.Time `json:"started_at"`
 	Uptime    int64     `json:"uptime"` // seconds
 	LogFile   string    `json:"log_file"`
+	// Service names the service manager running the instance, such as
+	// systemd-user:cco.service; empty when started by hand.
+	Service string `json:"service,omitempty"`
 	Healthy   bool      `json:"healthy"`
 	Status    string    `json:"status"` // from /health, or "unreachable"
 	Error     string    `json:"error,omitempty"`
@@ -72,14 +76,14 @@ func runStatus(ctx context.Context, sys *System, o statusOptions) error {
 		}
 	} else if len(list) > 0 {
 		tw := tabwriter.NewWriter(sys.Stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "PORT\tPID\tURL\tVERSION\tUPTIME\tHEALTH")
+		fmt.Fprintln(tw, "PORT\tPID\tURL\tVERSION\tUPTIME\tRUN BY\tHEALTH")
 		for _, s := range list {
 			health := s.Status
 			if s.Error != "" {
 				health += " (" + s.Error + ")"
 			}
-			fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\n", s.Port, s.PID, s.URL, s.Version,
-				(time.Duration(s.Uptime) * time.Second).String(), health)
+			fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%s\n", s.Port, s.PID, s.URL, s.Version,
+				(time.Duration(s.Uptime) * time.Second).String(), runBy(s.Service), health)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -103,6 +107,7 @@ func checkInstance(ctx context.Context, sys *System, st runstate.State) instance
 	s := instanceStatus{
 		PID: st.PID, Host: st.Host, Port: st.Port, URL: st.BaseURL(), Version: st.Version,
 		StartedAt: st.StartedAt, Uptime: int64(sys.Now().Sub(st.StartedAt) / time.Second), LogFile: st.LogFile,
+		Service: st.Service,
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
@@ -116,6 +121,30 @@ func checkInstance(ctx context.Context, sys *System, st runstate.State) instance
 		s.Status, s.Healthy, s.Uptime, s.Version = h.Status, h.Status == "ok", h.Uptime, h.Version
 	}
 	return s
+}
+
+// runBy names who runs an instance: the service manager and unit from
+// $CCO_SERVICE ("systemd-user:cco.service" reads "systemd --user
+// (cco.service)"), or "by hand".
+func runBy(service string) string {
+	kind, unit, ok := strings.Cut(service, ":")
+	if !ok || unit == "" {
+		if service == "" {
+			return "by hand"
+		}
+		return service
+	}
+	names := map[string]string{
+		"systemd":        "systemd",
+		"systemd-user":   "systemd --user",
+		"launchd":        "launchd",
+		"launchd-system": "launchd (system)",
+		"windows":        "Windows service",
+	}
+	if n, ok := names[kind]; ok {
+		kind = n
+	}
+	return kind + " (" + unit + ")"
 }
 
 func pidDir(sys *System) (string, error) {

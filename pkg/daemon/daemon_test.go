@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,21 +17,23 @@ import (
 
 	"github.com/visiquate/cco/pkg/ccotest"
 	"github.com/visiquate/cco/pkg/config"
+	"github.com/visiquate/cco/pkg/control"
 	"github.com/visiquate/cco/pkg/pricing"
 	"github.com/visiquate/cco/pkg/runstate"
+	"github.com/visiquate/cco/pkg/secret"
 	"github.com/visiquate/cco/pkg/version"
 )
 
 type instance struct {
+	*Instance
 	paths  config.Paths
 	stdout *ccotest.Buffer
 	stderr *ccotest.Buffer
 	sigs   chan os.Signal
-	done   chan error
-	state  runstate.State
+	done   chan error // Run's result
 }
 
-func start(t *testing.T, mutate func(*config.Config), wrap func(http.Handler) http.Handler) *instance {
+func testConfig(t *testing.T, mutate func(*config.Config)) (config.Config, config.Paths) {
 	t.Helper()
 	dir := t.TempDir()
 	paths := config.Paths{ConfigFile: filepath.Join(dir, "config.toml"), DataDir: filepath.Join(dir, "data"), CacheDir: filepath.Join(dir, "cache")}
@@ -42,33 +45,26 @@ func start(t *testing.T, mutate func(*config.Config), wrap func(http.Handler) ht
 	if mutate != nil {
 		mutate(&cfg)
 	}
+	return cfg, paths
+}
+
+func testOptions(cfg config.Config, paths config.Paths, stdout, stderr io.Writer) Options {
+	return Options{Config: cfg, Paths: paths, Info: version.Info{Version: "2025.11.2"}, PID: os.Getpid(), Now: time.Now, Stdout: stdout, Stderr: stderr}
+}
+
+// start starts an instance and serves it the way Run does, stopping on the
+// test's signals.
+func start(t *testing.T, mutate func(*config.Config)) *instance {
+	t.Helper()
+	cfg, paths := testConfig(t, mutate)
 	in := &instance{paths: paths, stdout: &ccotest.Buffer{}, stderr: &ccotest.Buffer{}, sigs: make(chan os.Signal, 2), done: make(chan error, 1)}
-	go func() {
-		in.done <- Run(context.Background(), Options{
-			Config: cfg, Paths: paths, Info: version.Info{Version: "2025.11.2"}, PID: os.Getpid(), Now: time.Now,
-			Stdout: in.stdout, Stderr: in.stderr, Signals: in.sigs, wrap: wrap,
-		})
-	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		entries, _ := os.ReadDir(paths.PidDir())
-		if len(entries) == 1 {
-			st, err := runstate.Read(filepath.Join(paths.PidDir(), entries[0].Name()))
-			if err == nil {
-				in.state = st
-				return in
-			}
-		}
-		select {
-		case err := <-in.done:
-			t.Fatalf("Run returned early: %v\n%s", err, in.stderr)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("instance did not start")
-		}
-		time.Sleep(5 * time.Millisecond)
+	var err error
+	in.Instance, err = Start(context.Background(), testOptions(cfg, paths, in.stdout, in.stderr))
+	if err != nil {
+		t.Fatalf("Start: %v\n%s", err, in.stderr)
 	}
+	go func() { in.done <- in.serveUntil(context.Background(), in.sigs) }()
+	return in
 }
 
 func (in *instance) wait(t *testing.T) error {
@@ -82,47 +78,60 @@ func (in *instance) wait(t *testing.T) error {
 	}
 }
 
-// slowRoute answers /slow only after the test releases it, so a request can
-// be held in flight across a stop.
-type slowRoute struct {
+// heldUpstream is a fake Anthropic API whose answers wait until the test
+// releases them, so a request can be held in flight across a stop.
+type heldUpstream struct {
+	*ccotest.Upstream
 	entered chan struct{}
 	release chan struct{}
 }
 
-func (s *slowRoute) wrap(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/slow" {
-			next.ServeHTTP(w, r)
-			return
-		}
-		close(s.entered)
-		<-s.release
-		io.WriteString(w, "finished")
-	})
+func holdUpstream(t *testing.T) *heldUpstream {
+	h := &heldUpstream{entered: make(chan struct{}, 16), release: make(chan struct{})}
+	h.Upstream = ccotest.NewUpstream(t, ccotest.Options{Scenario: func(*ccotest.Request) ccotest.Scenario {
+		h.entered <- struct{}{}
+		<-h.release
+		return ccotest.Scenario{}
+	}})
+	return h
+}
+
+// send posts a message through the instance and reports "STATUS BODY-OK"
+// or the client's error.
+func send(url string) string {
+	body := `{"model":"claude-haiku-4-5","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}`
+	req, _ := http.NewRequest("POST", url+"/v1/messages", strings.NewReader(body))
+	req.Header.Set("x-api-key", "sk-ant-test")
+	req.Header.Set("anthropic-version", "2023-06-01")
+	req.Header.Set("content-type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	if !strings.Contains(string(data), `"type":"message"`) {
+		return resp.Status + " " + string(data)
+	}
+	return resp.Status + " message"
 }
 
 // A request being handled when the stop signal arrives is answered in
 // full; new connections are refused meanwhile; Run returns nil afterwards.
 func TestGracefulStopFinishesInFlight(t *testing.T) {
-	slow := &slowRoute{entered: make(chan struct{}), release: make(chan struct{})}
-	in := start(t, nil, slow.wrap)
+	up := holdUpstream(t)
+	in := start(t, func(c *config.Config) { c.Upstream.URL = up.URL })
 	got := make(chan string, 1)
-	go func() {
-		resp, err := http.Get(in.state.BaseURL() + "/slow")
-		if err != nil {
-			got <- "error: " + err.Error()
-			return
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		got <- resp.Status + " " + string(body)
-	}()
-	<-slow.entered
+	go func() { got <- send(in.URL()) }()
+	<-up.entered
 	in.sigs <- os.Interrupt
 	// The listener closes at once: new connections are refused.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(in.state.Port), 200*time.Millisecond)
+		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(in.State().Port), 200*time.Millisecond)
 		if err != nil {
 			break
 		}
@@ -137,14 +146,14 @@ func TestGracefulStopFinishesInFlight(t *testing.T) {
 		t.Fatalf("Run returned (%v) with a request in flight", err)
 	case <-time.After(100 * time.Millisecond):
 	}
-	close(slow.release)
-	if answer := <-got; answer != "200 OK finished" {
+	close(up.release)
+	if answer := <-got; answer != "200 OK message" {
 		t.Errorf("in-flight request got %q", answer)
 	}
 	if err := in.wait(t); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(in.state.Path); !os.IsNotExist(err) {
+	if _, err := os.Stat(in.State().Path); !os.IsNotExist(err) {
 		t.Error("state file left behind")
 	}
 	if log := in.stderr.String(); !strings.Contains(log, `reason="signal interrupt"`) || !strings.Contains(log, "cco stopped") {
@@ -152,37 +161,35 @@ func TestGracefulStopFinishesInFlight(t *testing.T) {
 	}
 }
 
-// holdInFlight starts a request that stays in its handler until the test ends.
-func holdInFlight(t *testing.T, mutate func(*config.Config)) (*instance, chan error) {
+// holdInFlight starts a request that stays in flight until the test ends.
+func holdInFlight(t *testing.T, mutate func(*config.Config)) (*instance, chan string) {
 	t.Helper()
-	slow := &slowRoute{entered: make(chan struct{}), release: make(chan struct{})}
-	t.Cleanup(func() { close(slow.release) })
-	in := start(t, mutate, slow.wrap)
-	clientErr := make(chan error, 1)
-	go func() {
-		resp, err := http.Get(in.state.BaseURL() + "/slow")
-		if err == nil {
-			_, err = io.ReadAll(resp.Body)
-			resp.Body.Close()
+	up := holdUpstream(t)
+	t.Cleanup(func() { close(up.release) })
+	in := start(t, func(c *config.Config) {
+		c.Upstream.URL = up.URL
+		if mutate != nil {
+			mutate(c)
 		}
-		clientErr <- err
-	}()
-	<-slow.entered
-	return in, clientErr
+	})
+	got := make(chan string, 1)
+	go func() { got <- send(in.URL()) }()
+	<-up.entered
+	return in, got
 }
 
 // A request that does not finish within the shutdown timeout is cut off;
 // the instance still stops cleanly.
 func TestShutdownTimeoutCutsOff(t *testing.T) {
-	in, clientErr := holdInFlight(t, func(c *config.Config) { c.Server.ShutdownTimeout = 300 * time.Millisecond })
+	in, got := holdInFlight(t, func(c *config.Config) { c.Server.ShutdownTimeout = 300 * time.Millisecond })
 	in.sigs <- syscall.SIGTERM
 	if err := in.wait(t); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-clientErr; err == nil {
-		t.Error("the held request was answered, not cut off")
+	if answer := <-got; !strings.HasPrefix(answer, "error:") {
+		t.Errorf("the held request was answered (%s), not cut off", answer)
 	}
-	if _, err := os.Stat(in.state.Path); !os.IsNotExist(err) {
+	if _, err := os.Stat(in.State().Path); !os.IsNotExist(err) {
 		t.Error("state file left behind")
 	}
 	if !strings.Contains(in.stderr.String(), "in-flight requests cut off") {
@@ -193,7 +200,7 @@ func TestShutdownTimeoutCutsOff(t *testing.T) {
 // A second signal while stopping cuts in-flight requests off at once,
 // without waiting out the (30 s) shutdown timeout.
 func TestSecondSignalForcesStop(t *testing.T) {
-	in, clientErr := holdInFlight(t, nil)
+	in, got := holdInFlight(t, nil)
 	in.sigs <- os.Interrupt
 	select {
 	case err := <-in.done:
@@ -204,8 +211,8 @@ func TestSecondSignalForcesStop(t *testing.T) {
 	if err := in.wait(t); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-clientErr; err == nil {
-		t.Error("the held request was answered, not cut off")
+	if answer := <-got; !strings.HasPrefix(answer, "error:") {
+		t.Errorf("the held request was answered (%s), not cut off", answer)
 	}
 	if !strings.Contains(in.stderr.String(), "second signal") {
 		t.Errorf("log:\n%s", in.stderr)
@@ -219,7 +226,8 @@ func TestListenErrors(t *testing.T) {
 	cfg := r.Config
 	cfg.Server.Host = "203.0.113.7" // TEST-NET-3: not an address of this machine
 	cfg.Server.Port = 0
-	err := Run(context.Background(), Options{Config: cfg, Paths: paths, Info: version.Info{Version: "x"}, Now: time.Now, Stdout: io.Discard, Stderr: io.Discard})
+	_, err := Start(context.Background(), Options{Config: cfg, Paths: paths, Info: version.Info{Version: "x"}, Now: time.Now, Stdout: io.Discard, Stderr: io.Discard,
+		AccessToken: secret.New("cco_test")})
 	if err == nil || !strings.Contains(err.Error(), "cannot listen on 203.0.113.7:0") {
 		t.Errorf("err = %v", err)
 	}
@@ -261,4 +269,144 @@ func TestLoadPrices(t *testing.T) {
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "prices.json") {
 		t.Errorf("broken file: %v", err)
 	}
+}
+
+// Start returns a serving instance; Stop stops it, cleans up and can be
+// called again; Wait reports the clean stop.
+func TestStartStopWait(t *testing.T) {
+	cfg, paths := testConfig(t, nil)
+	stdout := &ccotest.Buffer{}
+	in, err := Start(context.Background(), testOptions(cfg, paths, stdout, io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout.String(), "listening on "+in.URL()) {
+		t.Errorf("stdout: %q", stdout)
+	}
+	resp, err := http.Get(in.URL() + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if st, err := runstate.Read(in.State().Path); err != nil || st.PID != os.Getpid() || st.Port != in.State().Port {
+		t.Fatalf("state file: %+v %v", st, err)
+	}
+	if err := in.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-in.Done():
+	default:
+		t.Fatal("Stop returned before the instance was done")
+	}
+	if err := in.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Stop(context.Background()); err != nil {
+		t.Fatalf("second Stop: %v", err)
+	}
+	if _, err := os.Stat(in.State().Path); !os.IsNotExist(err) {
+		t.Error("state file left behind")
+	}
+	if _, err := http.Get(in.URL() + "/health"); err == nil {
+		t.Error("still serving after Stop")
+	}
+}
+
+// Stop's context bounds the wait for in-flight requests: when it is done
+// they are cut off and the instance still cleans up.
+func TestStopContextCutsOff(t *testing.T) {
+	in, got := holdInFlight(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := in.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if answer := <-got; !strings.HasPrefix(answer, "error:") {
+		t.Errorf("held request answered (%s), not cut off", answer)
+	}
+	if _, err := os.Stat(in.State().Path); !os.IsNotExist(err) {
+		t.Error("state file left behind")
+	}
+}
+
+// A stop asked for over the control API ends the instance; Run returns nil.
+func TestControlRequestStops(t *testing.T) {
+	in := start(t, nil)
+	req, _ := http.NewRequest("POST", in.URL()+"/api/control/shutdown", nil)
+	req.Header.Set(control.TokenHeader, in.State().Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		t.Fatalf("shutdown answered %s", resp.Status)
+	}
+	if err := in.wait(t); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(in.stderr.String(), `reason="control request"`) {
+		t.Errorf("log:\n%s", in.stderr)
+	}
+}
+
+// A state file left by an earlier process with this very pid (a restarted
+// container's PID 1) or by a process that started after it was written
+// does not stop an instance from taking its port.
+func TestStartIgnoresLeftoverStateFiles(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		pid  func(t *testing.T) int
+	}{
+		{"own pid", func(*testing.T) int { return os.Getpid() }},
+		{"pid of a newer process", func(t *testing.T) int {
+			cmd := exec.Command("sleep", "30")
+			if err := cmd.Start(); err != nil {
+				t.Skip("no sleep binary")
+			}
+			t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+			return cmd.Process.Pid
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			port := freePort(t)
+			cfg, paths := testConfig(t, func(c *config.Config) { c.Server.Port = port })
+			if _, err := runstate.Write(paths.PidDir(), runstate.State{PID: tc.pid(t), Host: "127.0.0.1", Port: port, StartedAt: time.Now().Add(-time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+			in, err := Start(context.Background(), testOptions(cfg, paths, io.Discard, io.Discard))
+			if err != nil {
+				t.Fatalf("Start refused a leftover state file: %v", err)
+			}
+			defer in.Stop(context.Background())
+			if st, err := runstate.Read(in.State().Path); err != nil || st.StartedAt.Before(time.Now().Add(-time.Minute)) {
+				t.Errorf("state file not replaced: %+v %v", st, err)
+			}
+		})
+	}
+}
+
+// Listening beyond loopback without an access token is refused before
+// anything is bound or written, as a configuration error.
+func TestRemoteNeedsToken(t *testing.T) {
+	cfg, paths := testConfig(t, func(c *config.Config) { c.Server.Host, c.Server.AllowRemote = "0.0.0.0", true })
+	_, err := Start(context.Background(), testOptions(cfg, paths, io.Discard, io.Discard))
+	var ce *config.Error
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "cco credentials new-token") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := os.Stat(paths.PidDir()); !os.IsNotExist(err) {
+		t.Error("state folder made for a refused start")
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
