@@ -18,7 +18,7 @@ var layers = map[string][]string{
 	"cmd/ccobench":   {"pkg/ccotest"},
 	"cmd/ccorelease": {},
 	"pkg/release":    {},
-	"pkg/cli":        {"pkg/analytics", "pkg/config", "pkg/control", "pkg/daemon", "pkg/logging", "pkg/pricing", "pkg/runstate", "pkg/secret", "pkg/store", "pkg/update", "pkg/version"},
+	"pkg/cli":        {"pkg/analytics", "pkg/config", "pkg/control", "pkg/credentials", "pkg/daemon", "pkg/logging", "pkg/pricing", "pkg/runstate", "pkg/secret", "pkg/store", "pkg/update", "pkg/version"},
 	"pkg/daemon":     {"pkg/analytics", "pkg/apierror", "pkg/cache", "pkg/config", "pkg/control", "pkg/logging", "pkg/pricing", "pkg/proxy", "pkg/runstate", "pkg/secret", "pkg/server", "pkg/store", "pkg/update", "pkg/version"},
 	"pkg/server":     {"pkg/apierror", "pkg/control", "pkg/dashboard", "pkg/proxy", "pkg/secret", "pkg/version"},
 	"pkg/analytics":  {"pkg/cache", "pkg/control", "pkg/pricing", "pkg/proxy", "pkg/store"},
@@ -38,6 +38,10 @@ var layers = map[string][]string{
 	"pkg/config":     {},
 	"pkg/version":    {},
 	"pkg/update":     {"pkg/version"},
+
+	// The credential store, and the real Secret Service its tests start.
+	"pkg/credentials":          {"pkg/secret"},
+	"pkg/credentials/credtest": {},
 }
 
 // frameworks each live in exactly one package.
@@ -51,6 +55,7 @@ var frameworks = map[string]string{
 	"github.com/mattn/go-sqlite3":               "pkg/store",
 	"github.com/creativeprojects/go-selfupdate": "pkg/update",
 	"github.com/schollz/progressbar/v3":         "pkg/cli",
+	"github.com/zalando/go-keyring":             "pkg/credentials",
 }
 
 func TestImportsPointDown(t *testing.T) {
