@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
@@ -87,14 +88,20 @@ func runConfigShow(sys *System, o configOptions) error {
 		return err
 	}
 	rows := lc.resolved.Settings()
+	// Where cco run would find its credentials; never their values.
+	rs, err := loadRunSecrets(sys, lc)
+	if err != nil {
+		return fmt.Errorf("credentials: %w", err)
+	}
 	if o.json {
 		enc := json.NewEncoder(sys.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {
-			Path     string           `json:"path"`
-			Exists   bool             `json:"exists"`
-			Settings []config.Setting `json:"settings"`
-		}{lc.path, lc.data != nil, rows})
+			Path        string            `json:"path"`
+			Exists      bool              `json:"exists"`
+			Settings    []config.Setting  `json:"settings"`
+			Credentials credentialSources `json:"credentials"`
+		}{lc.path, lc.data != nil, rows, credentialSources{rs.Store, rs.APIKeySource, rs.TokenSource}})
 	}
 	exists := ""
 	if lc.data == nil {
@@ -106,6 +113,25 @@ func runConfigShow(sys *System, o configOptions) error {
 	for _, r := range rows {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Key, r.Value, r.Source)
 	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return printCredentialSources(sys.Stdout, rs)
+}
+
+// credentialSources says where cco run finds its credentials.
+type credentialSources struct {
+	Store       string `json:"store"`
+	APIKey      string `json:"anthropic_api_key"`
+	AccessToken string `json:"access_token"`
+}
+
+func printCredentialSources(w io.Writer, rs runSecrets) error {
+	fmt.Fprintf(w, "\n# credentials (store: %s; values are never shown)\n", rs.Store)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CREDENTIAL\tSOURCE")
+	fmt.Fprintf(tw, "anthropic api key\t%s\n", rs.APIKeySource)
+	fmt.Fprintf(tw, "access token\t%s\n", rs.TokenSource)
 	return tw.Flush()
 }
 

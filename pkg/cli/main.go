@@ -48,6 +48,9 @@ type System struct {
 	Interactive bool // stdin and stdout are terminals
 	HTTP        *http.Client
 	OpenBrowser func(url string)
+	// ReadSecret asks for a secret on the terminal without echoing it; nil
+	// when stdin is not a terminal.
+	ReadSecret func(prompt string) ([]byte, error)
 }
 
 // Main runs cco with args (without the program name) and returns the exit
@@ -67,6 +70,13 @@ func Main(info version.Info, args []string) int {
 		Interactive: term.IsTerminal(int(os.Stdin.Fd())) && term.IsTerminal(int(os.Stdout.Fd())),
 		HTTP:        &http.Client{Timeout: 5 * time.Second},
 		OpenBrowser: openBrowser,
+	}
+	if fd := int(os.Stdin.Fd()); term.IsTerminal(fd) {
+		sys.ReadSecret = func(prompt string) ([]byte, error) {
+			fmt.Fprint(os.Stderr, prompt)
+			defer fmt.Fprintln(os.Stderr)
+			return term.ReadPassword(fd)
+		}
 	}
 	return Run(context.Background(), info, sys, args)
 }
@@ -147,6 +157,7 @@ func newApp(info version.Info, sys *System) *cli.App {
 			statsCommand(sys),
 			cacheCommand(sys),
 			configCommand(sys),
+			credentialsCommand(sys),
 			versionCommand(info, sys),
 			updateCommand(info, sys),
 			completionCommand(sys),

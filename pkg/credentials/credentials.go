@@ -270,7 +270,7 @@ func (s *Store) wrap(verb, name string, err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, ErrNotFound):
-		return fmt.Errorf("credential %s is not set in %s: %w", name, s.where, ErrNotFound)
+		return notFoundError{name, s.where}
 	}
 	return fmt.Errorf("%s credential %s: %w", verb, name, err) // err names the place
 }
@@ -288,3 +288,10 @@ func ValidateName(name string) error {
 	}
 	return nil
 }
+
+// notFoundError says which credential is missing, and where it was looked
+// for; it matches ErrNotFound.
+type notFoundError struct{ name, where string }
+
+func (e notFoundError) Error() string        { return "credential " + e.name + " is not set in " + e.where }
+func (e notFoundError) Is(target error) bool { return target == ErrNotFound }
