@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"strings"
@@ -82,6 +83,9 @@ func runRun(ctx context.Context, info version.Info, sys *System, o runOptions) e
 		return err
 	}
 	cfg := lc.resolved.Config
+	if err := protectMemory(); err != nil {
+		fmt.Fprintf(sys.Stderr, "cco: warning: cannot keep secrets out of core dumps: %v\n", err)
+	}
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(signals)
