@@ -1,16 +1,41 @@
 // Package server is cco's HTTP face: the one echo route table, its
 // middleware (Host and Origin checks against DNS rebinding and web pages,
-// per-client rate limits, the control token), the error handler that
-// answers in Anthropic's error envelope, and the health, readiness and
-// control handlers. /v1/* goes to the proxy.
+// per-client rate limits, the access token for other machines, the control
+// token), the error handler that answers in Anthropic's error envelope, and
+// the health, readiness and control handlers. /v1/* goes to the proxy.
+//
+// Every request passes, in this order: panic recovery, the request log,
+// the rate limit, the access-token gate, the Host check, the Origin check,
+// then the route (and, for control routes, their own guards).
+//
+//   - The rate limit comes before the gate so that refused requests spend
+//     the client's budget too: a flood of guessed tokens from one address
+//     is cut to APILimit (every client not on loopback is limited on every
+//     route), and so is the warning the gate logs for each refusal.
+//   - The gate comes before the Host and Origin checks so that a client on
+//     another machine without the token learns nothing but "send
+//     x-cco-token", and so that x-cco-token is off the request before
+//     anything else looks at it.
+//
+// Remote access (Options.Remote): a client whose TCP peer address is not
+// loopback must send the access token in x-cco-token on every route,
+// unknown ones included; it is compared by SHA-256 digest in constant time.
+// The header is removed from every request, also from loopback clients and
+// when no token is configured, so neither handlers nor the upstream ever
+// see it; the client's own x-api-key and authorization pass untouched. A
+// loopback client keeps the old rules: x-cco-token is, for it, the control
+// token of the control routes. Those routes refuse other machines
+// outright, since their x-cco-token is the access token. Loopback is judged
+// by the peer address alone, so a reverse proxy on the same machine makes
+// every client look local: run such a proxy in front of a loopback-only cco
+// and enforce the token there, or keep cco on a non-loopback address.
 //
 // It imports echo, logrus, x/time/rate and the apierror, control,
-// dashboard, proxy and version packages.
+// dashboard, proxy, secret and version packages.
 package server
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"net"
 	"net/http"
@@ -88,6 +113,7 @@ type Server struct {
 	echo         *echo.Echo
 	apiLimiter   *limiter
 	proxyLimiter *limiter
+	access       tokenGate
 	stopping     atomic.Bool
 	stopOnce     atomic.Bool
 }
@@ -99,18 +125,20 @@ func New(opts Options) *Server {
 		echo:         echo.New(),
 		apiLimiter:   newLimiter(opts.APILimit.PerMinute, opts.APILimit.Concurrent, opts.Now),
 		proxyLimiter: newLimiter(opts.ProxyLimit.PerMinute, opts.ProxyLimit.Concurrent, opts.Now),
+		access:       newTokenGate(opts.AccessToken),
 	}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(s.recoverPanics, s.logRequests, s.checkHost, s.checkOrigin, s.rateLimit)
+	// The order matters; the package doc says why.
+	e.Use(s.recoverPanics, s.logRequests, s.rateLimit, s.checkAccessToken, s.checkHost, s.checkOrigin)
 
 	getOrHead := []string{http.MethodGet, http.MethodHead}
 	e.Match(getOrHead, control.HealthPath, s.health)
 	e.Match(getOrHead, control.ReadyPath, s.ready)
 	e.Match(getOrHead, "/", echo.WrapHandler(dashboard.Handler()))
 
-	guard := []echo.MiddlewareFunc{loopbackHostOnly, noBrowserOrigin, s.requireToken}
+	guard := []echo.MiddlewareFunc{s.loopbackClientOnly, loopbackHostOnly, noBrowserOrigin, s.requireToken}
 	e.POST(control.ShutdownPath, s.shutdown, guard...)
 	if opts.CacheStats != nil {
 		e.GET(control.CachePath, func(c echo.Context) error { return c.JSON(http.StatusOK, opts.CacheStats()) }, guard...)
@@ -213,10 +241,12 @@ func noBrowserOrigin(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// requireToken asks for the control token, which checkAccessToken has taken
+// off the request and left in the context.
 func (s *Server) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		got := c.Request().Header.Get(control.TokenHeader)
-		if got == "" || s.opts.Token == "" || subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.Token)) != 1 {
+		got, _ := c.Get(controlTokenKey).(string)
+		if got == "" || !equalSecret(got, s.opts.Token) {
 			return &apierror.Error{Status: http.StatusUnauthorized, Type: "authentication_error", Message: "missing or wrong " + control.TokenHeader, NoRetry: true}
 		}
 		return next(c)

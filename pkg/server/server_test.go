@@ -335,11 +335,11 @@ func TestHostAndOriginOnEveryRoute(t *testing.T) {
 		t.Errorf("same-origin request refused: %d", rec.Code)
 	}
 	// Listening beyond loopback, IP-literal Hosts are fine (no DNS is involved).
-	remote, _, _ := newLimited(t, func(o *Options) { o.Remote = true })
-	if rec := request(remote, "GET", "/health", "192.168.1.9:5000", "192.168.1.5:3000", nil); rec.Code != 200 {
+	remote, _, _ := newLimited(t, withAccessToken)
+	if rec := request(remote, "GET", "/health", "192.168.1.9:5000", "192.168.1.5:3000", accessHeader); rec.Code != 200 {
 		t.Errorf("remote IP host: %d", rec.Code)
 	}
-	if rec := request(remote, "GET", "/health", "192.168.1.9:5000", "evil.example:3000", nil); rec.Code != 403 {
+	if rec := request(remote, "GET", "/health", "192.168.1.9:5000", "evil.example:3000", accessHeader); rec.Code != 403 {
 		t.Errorf("remote name host: %d", rec.Code)
 	}
 }
@@ -381,11 +381,12 @@ func TestConcurrencyLimits(t *testing.T) {
 		name    string
 		opts    func(*Options)
 		remote  string
+		hdr     map[string]string
 		path    string
 		allowed int
 	}{
-		{"proxy limit for loopback clients", func(o *Options) { o.ProxyLimit = Limit{Concurrent: 3} }, "127.0.0.1:5000", "/v1/messages", 3},
-		{"api limit for other machines on /v1", func(o *Options) { o.Remote = true }, "192.168.1.9:5000", "/v1/messages", 10},
+		{"proxy limit for loopback clients", func(o *Options) { o.ProxyLimit = Limit{Concurrent: 3} }, "127.0.0.1:5000", nil, "/v1/messages", 3},
+		{"api limit for other machines on /v1", withAccessToken, "192.168.1.9:5000", accessHeader, "/v1/messages", 10},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -396,18 +397,18 @@ func TestConcurrencyLimits(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					request(s, "POST", tt.path, tt.remote, "127.0.0.1:3000", nil)
+					request(s, "POST", tt.path, tt.remote, "127.0.0.1:3000", tt.hdr)
 				}()
 				<-fp.entered
 			}
-			rec := request(s, "POST", tt.path, tt.remote, "127.0.0.1:3000", nil)
+			rec := request(s, "POST", tt.path, tt.remote, "127.0.0.1:3000", tt.hdr)
 			if rec.Code != 429 || rec.Header().Get("retry-after") == "" {
 				t.Errorf("request over the concurrency limit: %d %v", rec.Code, rec.Header())
 			}
 			close(fp.hold)
 			wg.Wait()
 			fp.hold = nil
-			if rec := request(s, "POST", tt.path, tt.remote, "127.0.0.1:3000", nil); rec.Code != 200 {
+			if rec := request(s, "POST", tt.path, tt.remote, "127.0.0.1:3000", tt.hdr); rec.Code != 200 {
 				t.Errorf("after the others finished: %d", rec.Code)
 			}
 		})
