@@ -12,7 +12,6 @@ import (
 
 	"github.com/visiquate/cco/pkg/config"
 	"github.com/visiquate/cco/pkg/daemon"
-	"github.com/visiquate/cco/pkg/secret"
 	"github.com/visiquate/cco/pkg/version"
 )
 
@@ -94,27 +93,30 @@ func runRun(ctx context.Context, info version.Info, sys *System, o runOptions) e
 	if cfg.Server.OpenBrowser && sys.Interactive {
 		open = sys.OpenBrowser
 	}
-	apiKey, _ := sys.LookupEnv("ANTHROPIC_API_KEY")
-	token, _ := sys.LookupEnv("CCO_SERVER_TOKEN")
+	secrets, err := loadRunSecrets(sys, lc)
+	if err != nil {
+		return err
+	}
 	updates, err := updateCheck(info, sys, lc)
 	if err != nil {
 		return err
 	}
 	service, _ := sys.LookupEnv("CCO_SERVICE")
 	return daemon.Run(ctx, daemon.Options{
-		Updates:     updates,
-		Args:        o.args(),
-		Service:     service,
-		APIKey:      secret.New(apiKey),
-		AccessToken: secret.New(token),
-		Config:      cfg,
-		Paths:       lc.paths,
-		Info:        info,
-		PID:         sys.PID,
-		Now:         sys.Now,
-		Stdout:      sys.Stdout,
-		Stderr:      sys.Stderr,
-		OpenBrowser: open,
+		Updates:      updates,
+		Args:         o.args(),
+		Service:      service,
+		APIKey:       secrets.APIKey,
+		APIKeySource: secrets.APIKeySource,
+		AccessToken:  secrets.Token,
+		Config:       cfg,
+		Paths:        lc.paths,
+		Info:         info,
+		PID:          sys.PID,
+		Now:          sys.Now,
+		Stdout:       sys.Stdout,
+		Stderr:       sys.Stderr,
+		OpenBrowser:  open,
 	}, signals)
 }
 

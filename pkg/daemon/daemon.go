@@ -48,8 +48,10 @@ type Options struct {
 	// OpenBrowser, when set, is called with the dashboard URL once the
 	// instance is serving.
 	OpenBrowser func(url string)
-	// APIKey is added to proxied requests that carry no credentials.
-	APIKey secret.Secret
+	// APIKey is added to proxied requests that carry no credentials;
+	// APIKeySource says where it came from, for the log.
+	APIKey       secret.Secret
+	APIKeySource string
 	// AccessToken is what clients not on loopback must send (x-cco-token)
 	// when the instance listens beyond loopback; without one such an
 	// instance does not start.
@@ -179,7 +181,7 @@ func Start(ctx context.Context, o Options) (_ *Instance, err error) {
 	fmt.Fprintf(o.Stdout, "cco %s listening on %s (pid %d)\n", o.Info.Version, st.BaseURL(), o.PID)
 	logger.WithFields(logrus.Fields{
 		"addr": ln.Addr().String(), "pid": o.PID, "version": o.Info.Version, "log_file": logFile,
-		"upstream": parts.upstream.Redacted(), "api_key": !o.APIKey.IsZero(), "cache": parts.cache != nil,
+		"upstream": parts.upstream.Redacted(), "api_key": o.APIKeySource, "cache": parts.cache != nil,
 		"service": o.Service,
 	}).Info("cco started")
 	if remote {
