@@ -51,8 +51,8 @@ var packagedFiles = []packagedFile{
 // packagedSources are installed files that are copies of files in the
 // repository.
 var packagedSources = map[string]string{
-	"/usr/lib/systemd/system/cco.service": "packaging/systemd/cco.service",
-	"/usr/lib/systemd/user/cco.service":   "packaging/systemd/cco-user.service",
+	"/usr/lib/systemd/system/cco.service": "pkg/service/systemd/cco.service",
+	"/usr/lib/systemd/user/cco.service":   "pkg/service/systemd/cco-user.service",
 	"/etc/cco/config.toml":                "packaging/config.toml",
 	"/usr/share/doc/cco/copyright":        "packaging/deb/copyright",
 	"/usr/share/lintian/overrides/cco":    "nfpm/lintian-overrides",

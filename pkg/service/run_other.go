@@ -1,0 +1,14 @@
+//go:build !windows
+
+package service
+
+import "context"
+
+// RunIfService runs cco as the Windows service name when the Windows
+// service manager started this process: start starts the instance, which
+// is stopped when the manager asks. It returns handled=false, nil when
+// the process was not started by the service manager, and always outside
+// Windows, where launchd and systemd need nothing of the kind.
+func RunIfService(name string, start func(context.Context) (Instance, error)) (handled bool, err error) {
+	return false, nil
+}
