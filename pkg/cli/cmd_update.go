@@ -267,7 +267,10 @@ func restartInstances(ctx context.Context, sys *System, lc *loadedConfig, newVer
 }
 
 // serviceRestart is the command that restarts a service-managed instance,
-// and whether cco may run it itself (a system unit needs root).
+// and whether cco may run it itself (a system unit or LaunchDaemon needs
+// root). service is $CCO_SERVICE as recorded in the state file (values in
+// package service: systemd units, launchd agents and daemons, the Windows
+// service).
 func serviceRestart(service string, euid int) (argv []string, canRun bool) {
 	kind, unit, ok := strings.Cut(service, ":")
 	if !ok || unit == "" {
@@ -283,6 +286,16 @@ func serviceRestart(service string, euid int) (argv []string, canRun bool) {
 		return []string{"sudo", "systemctl", "restart", unit}, false
 	case "launchd":
 		return []string{"launchctl", "kickstart", "-k", "gui/" + strconv.Itoa(euid) + "/" + unit}, true
+	case "launchd-system":
+		argv := []string{"launchctl", "kickstart", "-k", "system/" + unit}
+		if euid == 0 {
+			return argv, true
+		}
+		return append([]string{"sudo"}, argv...), false
+	case "windows":
+		// An administrator may; anyone else sees it fail and is told to
+		// run it.
+		return []string{"powershell", "-NoProfile", "-Command", "Restart-Service -Name '" + strings.ReplaceAll(unit, "'", "''") + "'"}, true
 	}
 	return nil, false
 }

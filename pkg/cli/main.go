@@ -22,6 +22,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/visiquate/cco/pkg/config"
+	"github.com/visiquate/cco/pkg/service"
 	"github.com/visiquate/cco/pkg/version"
 )
 
@@ -51,6 +52,9 @@ type System struct {
 	// ReadSecret asks for a secret on the terminal without echoing it; nil
 	// when stdin is not a terminal.
 	ReadSecret func(prompt string) ([]byte, error)
+	// Services reaches launchd, systemd or the Windows service manager;
+	// nil means this machine's.
+	Services *service.Host
 }
 
 // Main runs cco with args (without the program name) and returns the exit
@@ -160,6 +164,9 @@ func newApp(info version.Info, sys *System) *cli.App {
 			credentialsCommand(sys),
 			versionCommand(info, sys),
 			updateCommand(info, sys),
+			installCommand(info, sys),
+			uninstallCommand(sys),
+			serviceCommand(sys),
 			completionCommand(sys),
 			manCommand(sys),
 		},

@@ -17,6 +17,9 @@ func TestServiceRestart(t *testing.T) {
 		{"systemd:cco.service", 0, []string{"systemctl", "restart", "cco.service"}, true},
 		{"systemd:cco.service", 1000, []string{"sudo", "systemctl", "restart", "cco.service"}, false},
 		{"launchd:com.visiquate.cco", 501, []string{"launchctl", "kickstart", "-k", "gui/501/com.visiquate.cco"}, true},
+		{"launchd-system:com.visiquate.cco", 0, []string{"launchctl", "kickstart", "-k", "system/com.visiquate.cco"}, true},
+		{"launchd-system:com.visiquate.cco", 501, []string{"sudo", "launchctl", "kickstart", "-k", "system/com.visiquate.cco"}, false},
+		{"windows:cco", -1, []string{"powershell", "-NoProfile", "-Command", "Restart-Service -Name 'cco'"}, true},
 		{"systemd:", 0, nil, false},
 		{"upstart:cco", 0, nil, false},
 	} {

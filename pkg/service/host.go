@@ -63,6 +63,8 @@ type Host struct {
 	// (only on Windows).
 	Windows func() (WindowsManager, error)
 	Sleep   func(time.Duration)
+	// Executable finds the running binary; nil means os.Executable.
+	Executable func() (string, error)
 }
 
 // Definition is what to install.
@@ -484,4 +486,16 @@ func joinLike(dir, name string) string {
 		return strings.TrimRight(dir, `\`) + `\` + name
 	}
 	return path.Join(dir, name)
+}
+
+// DefinitionPath is the file that defines scope's service: the plist or
+// the unit; empty on Windows, where the service manager keeps it.
+func (h *Host) DefinitionPath(scope Scope) string {
+	switch h.GOOS {
+	case "darwin":
+		return launchd{h}.plistPath(scope)
+	case "linux":
+		return systemd{h}.unitPath(scope)
+	}
+	return ""
 }

@@ -23,8 +23,9 @@ func LaunchdService(scope Scope) string {
 	return "launchd:" + Label
 }
 
-// systemFolderEnv points a machine-wide service at SystemFolders.
-func (h *Host) systemFolderEnv() map[string]string {
+// SystemFolderEnv is the environment that points a machine-wide service at
+// SystemFolders (none on Linux, where the unit sets it).
+func (h *Host) SystemFolderEnv() map[string]string {
 	switch h.GOOS {
 	case "windows":
 		pd := h.programData()
@@ -44,7 +45,7 @@ func (h *Host) RenderPlist(d Definition) []byte {
 	folders := d.Folders
 	var folderEnv map[string]string
 	if d.Scope == System {
-		folders, folderEnv = h.unrooted(h.SystemFolders()), h.systemFolderEnv()
+		folders, folderEnv = h.unrooted(h.SystemFolders()), h.SystemFolderEnv()
 	}
 	args := []string{d.Exe, "run", "--no-browser"}
 	if d.Port != 0 {

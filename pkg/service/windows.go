@@ -70,7 +70,7 @@ func (h *Host) WindowsDefinition(d Definition) WindowsConfig {
 		Exe:         d.Exe,
 		Args:        args,
 		AutoStart:   true,
-		Env:         serviceEnv(WindowsService, h.systemFolderEnv(), d.Env),
+		Env:         serviceEnv(WindowsService, h.SystemFolderEnv(), d.Env),
 		Restarts:    []time.Duration{5 * time.Second, 10 * time.Second, 30 * time.Second},
 		ResetAfter:  24 * time.Hour,
 	}
