@@ -12,6 +12,7 @@ import (
 
 	"github.com/visiquate/cco/pkg/config"
 	"github.com/visiquate/cco/pkg/daemon"
+	"github.com/visiquate/cco/pkg/service"
 	"github.com/visiquate/cco/pkg/version"
 )
 
@@ -101,11 +102,11 @@ func runRun(ctx context.Context, info version.Info, sys *System, o runOptions) e
 	if err != nil {
 		return err
 	}
-	service, _ := sys.LookupEnv("CCO_SERVICE")
-	return daemon.Run(ctx, daemon.Options{
+	serviceName, _ := sys.LookupEnv("CCO_SERVICE")
+	opts := daemon.Options{
 		Updates:      updates,
 		Args:         o.args(),
-		Service:      service,
+		Service:      serviceName,
 		APIKey:       secrets.APIKey,
 		APIKeySource: secrets.APIKeySource,
 		AccessToken:  secrets.Token,
@@ -117,7 +118,16 @@ func runRun(ctx context.Context, info version.Info, sys *System, o runOptions) e
 		Stdout:       sys.Stdout,
 		Stderr:       sys.Stderr,
 		OpenBrowser:  open,
-	}, signals)
+	}
+	// Under the Windows service manager, the manager starts and stops the
+	// instance; elsewhere signals do.
+	handled, err := service.RunIfService(service.WindowsName, func(ctx context.Context) (service.Instance, error) {
+		return daemon.Start(ctx, opts)
+	})
+	if handled {
+		return err
+	}
+	return daemon.Run(ctx, opts, signals)
 }
 
 // args are the options as given, to start the instance again the same way.

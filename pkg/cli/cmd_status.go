@@ -28,9 +28,7 @@ type instanceStatus struct {
 	StartedAt time.Time `json:"started_at"`
 	Uptime    int64     `json:"uptime"` // seconds
 	LogFile   string    `json:"log_file"`
-	// Service names the service manager running the instance, such as
-	// systemd-user:cco.service; empty when started by hand.
-	Service string `json:"service,omitempty"`
+	Service   string    `json:"service,omitempty"` // $CCO_SERVICE: who runs it; empty by hand
 	Healthy   bool      `json:"healthy"`
 	Status    string    `json:"status"` // from /health, or "unreachable"
 	Error     string    `json:"error,omitempty"`
