@@ -416,7 +416,6 @@ func TestAutoWithoutBus(t *testing.T) {
 type fakeKeyring struct {
 	mu    sync.Mutex
 	items map[string]string
-	calls int
 	hang  chan struct{} // when set, every call waits for it
 }
 
@@ -424,7 +423,6 @@ func (k *fakeKeyring) wait() {
 	if k.hang != nil {
 		<-k.hang
 	}
-	k.calls++
 }
 
 func (k *fakeKeyring) Get(service, user string) (string, error) {
