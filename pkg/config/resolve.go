@@ -72,6 +72,7 @@ var otherEnvs = map[string]bool{
 	"CCO_GITHUB_TOKEN":    true,
 	"CCO_NO_UPDATE_CHECK": true, // cco run: no background update check
 	"CCO_SERVICE":         true, // cco run: the service manager running it (set by cco's units)
+	"CCO_SERVER_TOKEN":    true, // cco run: the access token, when not kept with cco credentials
 }
 
 // Resolve layers defaults < config file < environment < flags and validates
