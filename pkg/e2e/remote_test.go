@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -46,6 +47,9 @@ func TestRemoteAccess(t *testing.T) {
 	if os.Getenv(remoteNetnsEnv) == "1" {
 		testRemoteAccessInNamespace(t)
 		return
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("network namespaces are Linux's")
 	}
 	unshare, why := unshareCommand()
 	if why != "" {
