@@ -23,7 +23,8 @@
 // it answers": without it, a credential set while no keychain was reachable
 // would silently vanish the first time one is.
 //
-// It imports only the standard library, pkg/secret and go-keyring.
+// It imports only the standard library, pkg/secret, go-keyring and
+// gofrs/flock.
 package credentials
 
 import (

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -155,7 +156,7 @@ func TestFileLayout(t *testing.T) {
 			t.Errorf("%s contains the credential's name in plain text", e.Name())
 		}
 	}
-	if !slices.Equal(files, []string{DataFile, KeyFile}) {
+	if !slices.Equal(files, []string{DataFile, KeyFile, lockFile}) {
 		t.Errorf("files in the folder: %v (a temporary file left behind?)", files)
 	}
 	if key, _ := os.ReadFile(filepath.Join(dir, KeyFile)); len(key) != 32 || bytes.Equal(key, make([]byte, 32)) {
@@ -521,5 +522,30 @@ func TestKeychainHangs(t *testing.T) {
 	o.Backend = BackendKeychain
 	if _, err := Open(o); err == nil || !strings.Contains(err.Error(), "the Secret Service did not answer: no answer within 50ms") {
 		t.Errorf("keychain with a hung keychain: %v", err)
+	}
+}
+
+// Changes from many stores at once (as from several cco processes) all
+// land: each one's read-modify-write holds the folder's lock.
+func TestConcurrentSets(t *testing.T) {
+	dir := t.TempDir()
+	const n = 16
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			errs <- openFile(t, dir).Set(fmt.Sprintf("name-%d", i), []byte(fmt.Sprintf("value-%d", i)))
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	names, err := openFile(t, dir).List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != n {
+		t.Errorf("%d of %d names kept: %v", len(names), n, names)
 	}
 }

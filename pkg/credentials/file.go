@@ -14,6 +14,8 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+
+	"github.com/gofrs/flock"
 )
 
 // The encrypted file is
@@ -38,6 +40,9 @@ const (
 type fileStore struct {
 	dir string
 }
+
+// lockFile serialises changes to credentials.enc between processes.
+const lockFile = "credentials.lock"
 
 func (f *fileStore) dataPath() string { return filepath.Join(f.dir, DataFile) }
 func (f *fileStore) keyPath() string  { return filepath.Join(f.dir, KeyFile) }
@@ -89,6 +94,20 @@ func (f *fileStore) delete(name string) error {
 // update reads the entries, lets change edit them and writes them back.
 // create permits making the folder and the key.
 func (f *fileStore) update(change func(map[string][]byte) error, create bool) error {
+	// Changes are read-modify-write of one file: a lock beside it keeps two
+	// processes from losing each other's change.
+	// A change that may not create anything (a delete) in a folder that
+	// does not exist has nothing to lock.
+	if _, err := os.Stat(f.dir); err == nil || create {
+		if err := os.MkdirAll(f.dir, 0o700); err != nil {
+			return fmt.Errorf("create %s: %w", f.dir, err)
+		}
+		lock := flock.New(filepath.Join(f.dir, lockFile))
+		if err := lock.Lock(); err != nil {
+			return fmt.Errorf("lock %s: %w", lock.Path(), err)
+		}
+		defer lock.Unlock()
+	}
 	entries, plain, err := f.load()
 	defer clear(plain)
 	if err != nil {
