@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -103,6 +104,12 @@ func runRun(ctx context.Context, info version.Info, sys *System, o runOptions) e
 		return err
 	}
 	serviceName, _ := sys.LookupEnv("CCO_SERVICE")
+	// launchd and the Windows service manager keep what cco writes to its
+	// console in files they never rotate; cco's own log file has it all.
+	console := sys.Stderr
+	if strings.HasPrefix(serviceName, "launchd") || strings.HasPrefix(serviceName, "windows:") {
+		console = io.Discard
+	}
 	opts := daemon.Options{
 		Updates:      updates,
 		Args:         o.args(),
@@ -116,7 +123,7 @@ func runRun(ctx context.Context, info version.Info, sys *System, o runOptions) e
 		PID:          sys.PID,
 		Now:          sys.Now,
 		Stdout:       sys.Stdout,
-		Stderr:       sys.Stderr,
+		Stderr:       console,
 		OpenBrowser:  open,
 	}
 	// Under the Windows service manager, the manager starts and stops the
