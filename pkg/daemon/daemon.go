@@ -119,6 +119,17 @@ func Start(ctx context.Context, o Options) (_ *Instance, err error) {
 	}
 	cleanup = append(cleanup, func() { ln.Close() })
 	port := ln.Addr().(*net.TCPAddr).Port
+	listeners := []net.Listener{ln}
+	if remote && !isWildcard(cfg.Server.Host) {
+		// cco's own commands (status, stats, shutdown) come over loopback,
+		// where they need no access token.
+		lo, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			return nil, fmt.Errorf("cannot also listen on 127.0.0.1:%d for cco's own commands: %w", port, err)
+		}
+		cleanup = append(cleanup, func() { lo.Close() })
+		listeners = append(listeners, lo)
+	}
 
 	logFile := filepath.Join(o.Paths.LogDir(), "cco-"+strconv.Itoa(port)+".log")
 	if err := os.MkdirAll(o.Paths.LogDir(), 0o700); err != nil {
@@ -178,7 +189,11 @@ func Start(ctx context.Context, o Options) (_ *Instance, err error) {
 		IdleTimeout:       5 * time.Minute,
 		ErrorLog:          log.New(httpErrors, "", 0),
 	}
-	fmt.Fprintf(o.Stdout, "cco %s listening on %s (pid %d)\n", o.Info.Version, st.BaseURL(), o.PID)
+	shown := st.BaseURL()
+	if len(listeners) > 1 {
+		shown = "http://" + ln.Addr().String() // where the other machines' clients connect
+	}
+	fmt.Fprintf(o.Stdout, "cco %s listening on %s (pid %d)\n", o.Info.Version, shown, o.PID)
 	logger.WithFields(logrus.Fields{
 		"addr": ln.Addr().String(), "pid": o.PID, "version": o.Info.Version, "log_file": logFile,
 		"upstream": parts.upstream.Redacted(), "api_key": o.APIKeySource, "cache": parts.cache != nil,
@@ -189,8 +204,10 @@ func Start(ctx context.Context, o Options) (_ *Instance, err error) {
 	}
 	// The listener is bound: connections wait in its backlog until Serve
 	// takes them, and the start is logged before any request is.
-	served := make(chan error, 1)
-	go func() { served <- in.http.Serve(ln) }()
+	served := make(chan error, len(listeners))
+	for _, l := range listeners {
+		go func() { served <- in.http.Serve(l) }()
+	}
 
 	checkCtx, stopCheck := context.WithCancel(context.Background())
 	if o.Updates.Updater != nil {
@@ -214,6 +231,12 @@ func Start(ctx context.Context, o Options) (_ *Instance, err error) {
 		o.OpenBrowser(st.BaseURL() + "/")
 	}
 	return in, nil
+}
+
+// isWildcard reports whether host means every address of the machine.
+func isWildcard(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsUnspecified()
 }
 
 // checkPortFree refuses a port that a live cco instance holds. A state file
@@ -244,6 +267,7 @@ func (in *Instance) serve(served <-chan error, release func()) {
 	case err := <-served:
 		in.err = fmt.Errorf("serve on %s: %w", in.state.BaseURL(), err)
 		in.logger.WithError(err).Error("cco stopped serving")
+		in.http.Close() // the other listener, if any
 		return
 	case <-in.stopping:
 	}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -235,6 +236,60 @@ func testRemoteAccessInNamespace(t *testing.T) {
 			t.Errorf("the log holds %q:\n%s", leak, log)
 		}
 	}
+
+	t.Run("one address beyond loopback", func(t *testing.T) {
+		// cco also listens on loopback then, so that its own commands
+		// (status, shutdown) need no token.
+		home := t.TempDir()
+		env := append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME=", "XDG_DATA_HOME=", "XDG_CACHE_HOME=", "ANTHROPIC_API_KEY=",
+			"NO_BROWSER=1", "CCO_NO_UPDATE_CHECK=1", "CCO_SERVER_TOKEN="+token, "CCO_CREDENTIALS_BACKEND=file")
+		run := exec.Command(ccoBin, "run", "--host", remoteIP, "--allow-remote", "--port", "0", "--upstream", u.URL)
+		run.Env = env
+		stdout, err := run.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stderr ccotest.Buffer
+		run.Stderr = &stderr
+		if err := run.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- run.Wait() }()
+		defer func() { run.Process.Kill() }()
+		line, err := bufio.NewReader(stdout).ReadString('\n')
+		if err != nil || !strings.Contains(line, "listening on http://"+remoteIP+":") {
+			t.Fatalf("first line %q (%v)\n%s", line, err, stderr.String())
+		}
+		go io.Copy(io.Discard, stdout)
+		addr := strings.Fields(line[strings.Index(line, "http://"):])[0]
+		if status, body, _ := send(t, remote.http, "GET", addr+"/health", "", nil); status != 401 {
+			t.Errorf("remote client without the token: %d %s", status, body)
+		}
+		if status, body, _ := send(t, remote.http, "GET", addr+"/health", "", map[string]string{"X-Cco-Token": token}); status != 200 {
+			t.Errorf("remote client with the token: %d %s", status, body)
+		}
+		cli := func(args ...string) (string, error) {
+			c := exec.Command(ccoBin, args...)
+			c.Env = env
+			out, err := c.CombinedOutput()
+			return string(out), err
+		}
+		if out, err := cli("status", "--json"); err != nil || !strings.Contains(out, `"healthy": true`) {
+			t.Errorf("cco status: %v\n%s", err, out)
+		}
+		if out, err := cli("shutdown"); err != nil || strings.Contains(out, "signal") {
+			t.Errorf("cco shutdown: %v\n%s", err, out)
+		}
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("cco run: %v\n%s", err, stderr.String())
+			}
+		case <-time.After(20 * time.Second):
+			t.Error("cco did not stop after cco shutdown")
+		}
+	})
 
 	t.Run("no token, no start", func(t *testing.T) {
 		for _, host := range []string{remoteIP, "0.0.0.0"} {

@@ -46,17 +46,25 @@ type State struct {
 // FileName is the state file's name for an instance on port.
 func FileName(port int) string { return "cco-" + strconv.Itoa(port) + ".pid" }
 
-// BaseURL is where the instance answers HTTP. A wildcard listen address is
-// reached over loopback.
+// BaseURL is where cco's own commands reach the instance: always over
+// loopback, where they need no access token. A wildcard listen address is
+// reached there, and an instance listening on one address beyond loopback
+// also listens on 127.0.0.1 for them.
 func (s State) BaseURL() string {
 	host := s.Host
-	switch host {
-	case "", "0.0.0.0":
-		host = "127.0.0.1"
-	case "::":
+	switch {
+	case host == "::":
 		host = "::1"
+	case host == "localhost":
+	case !isLoopbackIP(host):
+		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, strconv.Itoa(s.Port))
+}
+
+func isLoopbackIP(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // NewToken returns a random control token.

@@ -208,7 +208,10 @@ func TestBaseURL(t *testing.T) {
 		"0.0.0.0":   "http://127.0.0.1:3000",
 		"::":        "http://[::1]:3000",
 		"::1":       "http://[::1]:3000",
+		"127.0.0.2": "http://127.0.0.2:3000",
 		"":          "http://127.0.0.1:3000",
+		"192.0.2.1": "http://127.0.0.1:3000", // also served on loopback
+		"gw.lan":    "http://127.0.0.1:3000",
 	} {
 		if got := (State{Host: host, Port: 3000}).BaseURL(); got != want {
 			t.Errorf("BaseURL(%q) = %s, want %s", host, got, want)
