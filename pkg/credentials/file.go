@@ -133,7 +133,10 @@ func (f *fileStore) update(change func(map[string][]byte) error, create bool) er
 	if err != nil {
 		return fmt.Errorf("encrypt %s: %w", f.dataPath(), err)
 	}
-	return writeAtomic(f.dataPath(), sealed)
+	if err := writeAtomic(f.dataPath(), sealed); err != nil {
+		return err
+	}
+	return f.giveToFolderOwner()
 }
 
 // load decrypts the file. A missing file is an empty set. The returned
