@@ -198,6 +198,18 @@ func TestSystemdUser(t *testing.T) {
 	h.Stop(ctx, User)
 	h.Restart(ctx, User)
 	r.want(t, "systemctl --user start cco.service", "systemctl --user stop cco.service", "systemctl --user restart cco.service")
+
+	// No manager answers: the new unit is not left behind, and the error
+	// says what to do.
+	home2 := t.TempDir()
+	r2 := (&fakeRunner{}).on("systemctl --user daemon-reload", 1, "Failed to connect to bus: No medium found")
+	h2 := &Host{GOOS: "linux", UID: 1000, Username: "ada", Home: home2, Root: root, Runner: r2, Getenv: func(string) string { return "" }}
+	if _, err := h2.Install(ctx, d, false); err == nil || !strings.Contains(err.Error(), "no systemd user manager answers") {
+		t.Errorf("install without a manager: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(home2, ".config/systemd/user/cco.service")); !os.IsNotExist(err) {
+		t.Errorf("unit left behind after a failed install: %v", err)
+	}
 	r.on("systemctl --user start", 5, "Failed to start cco.service: Unit cco.service not found.")
 	if err := h.Start(ctx, User); err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Errorf("failed start = %v", err)

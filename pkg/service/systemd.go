@@ -140,12 +140,31 @@ func (s systemd) install(ctx context.Context, d Definition, force bool) (Result,
 		err = s.systemctl(ctx, d.Scope, "enable", "--now", Unit)
 	}
 	if err != nil {
-		return r, err
+		// A unit the manager never took is not left behind to confuse
+		// the next install.
+		if r.Action == Created {
+			if _, rmErr := removeDefinition(p); rmErr == nil {
+				r.Action = ""
+			}
+		}
+		return r, s.explain(d.Scope, err)
 	}
 	if d.Scope == User && !s.lingers() {
 		r.Hints = append(r.Hints, "cco runs while you are logged in; to start it at boot and keep it running after you log out: loginctl enable-linger "+s.username())
 	}
 	return r, nil
+}
+
+// explain adds what to do when no systemd manager answers (a container, a
+// session without systemd --user, an su shell without XDG_RUNTIME_DIR).
+func (s systemd) explain(scope Scope, err error) error {
+	if !strings.Contains(err.Error(), "Failed to connect to bus") && !strings.Contains(err.Error(), "not been booted with systemd") {
+		return err
+	}
+	if scope == User {
+		return fmt.Errorf("%w\nno systemd user manager answers: log in to a desktop or SSH session (not su/sudo, which leave XDG_RUNTIME_DIR unset), or on a machine without systemd keep `cco run` alive with your own supervisor", err)
+	}
+	return fmt.Errorf("%w\nsystemd is not running on this machine (a container?): keep `cco run` alive with the container's own restart policy", err)
 }
 
 func (s systemd) all(ctx context.Context, scope Scope, calls ...[]string) error {
