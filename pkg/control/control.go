@@ -23,8 +23,9 @@ const (
 	ShutdownPath = "/api/control/shutdown"
 
 	// TokenHeader carries the instance's control token (from its state
-	// file) on control requests.
-	TokenHeader = "X-CCO-Token"
+	// file) on control requests. It is not x-cco-token, which carries the
+	// access token of clients on other machines.
+	TokenHeader = "X-CCO-Control-Token"
 )
 
 // Health is the body of GET /health.

@@ -15,15 +15,14 @@ import (
 	"github.com/visiquate/cco/pkg/secret"
 )
 
-// TokenHeader is cco's own header: a client on another machine sends the
-// access token in it, the cco CLI on this machine sends the control token.
-// It is control.TokenHeader; header names are case-insensitive, so
-// x-cco-token on the wire is the same header.
-const TokenHeader = control.TokenHeader
+// TokenHeader is cco's own header in which a client on another machine
+// sends the access token (x-cco-token on the wire; header names are
+// case-insensitive).
+const TokenHeader = "X-Cco-Token"
 
-// controlTokenKey is where checkAccessToken leaves the x-cco-token a
-// loopback client sent, for requireToken: the header itself is gone by
-// then.
+// controlTokenKey is where checkAccessToken leaves the control token a
+// client sent (control.TokenHeader), for requireToken: the header itself is
+// gone by then.
 const controlTokenKey = "cco.controlToken"
 
 // accessDenied is the one answer to a missing or wrong access token. It
@@ -39,8 +38,7 @@ var noAccessToken = &apierror.Error{Status: http.StatusForbidden, Type: "permiss
 	Message: "this cco has no access token, so it serves only clients on its own machine"}
 
 // controlFromLoopbackOnly answers control requests from other machines:
-// their x-cco-token carries the access token, so they cannot carry the
-// control token too, and a shutdown is not theirs to ask for anyway.
+// a shutdown or a cache clear is not theirs to ask for.
 var controlFromLoopbackOnly = &apierror.Error{Status: http.StatusForbidden, Type: "permission_error", NoRetry: true,
 	Message: "control requests are accepted only from this machine, over loopback"}
 
@@ -88,13 +86,14 @@ func equalSecret(got, want string) bool {
 }
 
 // checkAccessToken is the gate for clients on other machines and the one
-// place that reads x-cco-token. It takes the header off every request, from
-// every client and whether or not a token is configured, so that no
-// handler, and through the proxy no upstream, ever sees it. Then:
+// place that reads x-cco-token and the control token's header. It takes
+// both off every request, from every client and whether or not a token is
+// configured, so that no handler, and through the proxy no upstream, ever
+// sees them (the control token is kept in the context for the control
+// routes). Then:
 //
 //   - A client on loopback, or any client when the instance listens only on
-//     loopback (!Remote), goes on; what it sent is kept in the context for
-//     the control routes, where it is the control token.
+//     loopback (!Remote), goes on.
 //   - Any other client must have sent the access token, exactly once;
 //     otherwise it gets 401 (403 when no access token is configured), and
 //     the refusal is logged with the client's address and the reason, never
@@ -107,10 +106,10 @@ func (s *Server) checkAccessToken(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		values := takeHeader(r.Header, TokenHeader)
+		if ctl := takeHeader(r.Header, control.TokenHeader); len(ctl) > 0 {
+			c.Set(controlTokenKey, ctl[0])
+		}
 		if !s.opts.Remote || isLoopbackClient(r.RemoteAddr) {
-			if len(values) > 0 {
-				c.Set(controlTokenKey, values[0])
-			}
 			return next(c)
 		}
 		if reason := s.access.refusal(values); reason != "" {

@@ -223,7 +223,7 @@ func checkAccessDenied(t *testing.T, what string, rec *httptest.ResponseRecorder
 	}
 }
 
-// x-cco-token never reaches the proxy, from any client, with or without a
+// x-cco-token (and the control token's header) never reaches the proxy, from any client, with or without a
 // configured token or remote access; the client's own credentials do,
 // unchanged.
 func TestTokenHeaderIsStripped(t *testing.T) {
@@ -247,7 +247,7 @@ func TestTokenHeaderIsStripped(t *testing.T) {
 					"Authorization":     "Bearer sk-ant-oat01-client",
 					"Anthropic-Version": "2023-06-01",
 				}
-				extra := http.Header{key: {accessToken}}
+				extra := http.Header{key: {accessToken}, control.TokenHeader: {token}}
 				rec := f.send("POST", "/v1/messages?beta=true", su.client, hdr, extra)
 				if rec.Code != 200 {
 					t.Fatalf("%d %s", rec.Code, rec.Body)
@@ -257,7 +257,7 @@ func TestTokenHeaderIsStripped(t *testing.T) {
 					t.Fatalf("proxy saw %d requests", len(seen))
 				}
 				for k := range seen[0] {
-					if strings.EqualFold(k, "x-cco-token") {
+					if strings.EqualFold(k, "x-cco-token") || strings.EqualFold(k, control.TokenHeader) {
 						t.Errorf("the proxy saw %s: %q", k, seen[0][k])
 					}
 				}
@@ -293,20 +293,23 @@ func TestRemoteWithoutAccessTokenServesOnlyLoopback(t *testing.T) {
 	}
 }
 
-// The control token still works from loopback when remote access is on,
-// even though it travels in the same header as the access token.
+// The control token, in its own header, still works from loopback when
+// remote access is on; neither token opens a control route otherwise.
 func TestControlTokenFromLoopbackWithRemoteOn(t *testing.T) {
 	f := newTokenFixture(t, withAccessToken)
 	if rec := f.send("POST", control.ShutdownPath, loopbackClient, map[string]string{"X-Cco-Token": accessToken}, nil); rec.Code != 401 {
 		t.Errorf("the access token opened a control route: %d", rec.Code)
 	}
-	if rec := f.send("POST", control.ShutdownPath, remoteClient, map[string]string{"X-Cco-Token": token}, nil); rec.Code != 401 {
+	if rec := f.send("POST", control.ShutdownPath, loopbackClient, map[string]string{"X-Cco-Token": token}, nil); rec.Code != 401 {
+		t.Errorf("the control token in x-cco-token opened a control route: %d", rec.Code)
+	}
+	if rec := f.send("POST", control.ShutdownPath, remoteClient, map[string]string{"X-Cco-Token": accessToken, control.TokenHeader: token}, nil); rec.Code != 403 {
 		t.Errorf("the control token admitted another machine: %d", rec.Code)
 	}
 	if f.shutdowns != 0 {
 		t.Fatal("shut down")
 	}
-	if rec := f.send("POST", control.ShutdownPath, loopbackClient, map[string]string{"X-Cco-Token": token}, nil); rec.Code != 202 || f.shutdowns != 1 {
+	if rec := f.send("POST", control.ShutdownPath, loopbackClient, map[string]string{control.TokenHeader: token}, nil); rec.Code != 202 || f.shutdowns != 1 {
 		t.Errorf("control token from loopback: %d, %d shutdowns", rec.Code, f.shutdowns)
 	}
 }
