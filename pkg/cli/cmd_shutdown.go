@@ -70,6 +70,9 @@ func runShutdown(ctx context.Context, sys *System, o shutdownOptions) error {
 			continue
 		}
 		fmt.Fprintf(sys.Stdout, "stopped cco on port %d (pid %d)\n", st.Port, st.PID)
+		if st.Service != "" {
+			fmt.Fprintf(sys.Stderr, "cco: note: %s ran it and may start it again; `cco service stop` stops the service\n", runBy(st.Service))
+		}
 	}
 	return errors.Join(errs...)
 }
