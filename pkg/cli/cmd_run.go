@@ -128,7 +128,7 @@ func runRun(ctx context.Context, info version.Info, sys *System, o runOptions) e
 	}
 	// Under the Windows service manager, the manager starts and stops the
 	// instance; elsewhere signals do.
-	handled, err := service.RunIfService(service.WindowsName, func(ctx context.Context) (service.Instance, error) {
+	handled, err := service.RunIfService(service.WindowsName, cfg.Server.ShutdownTimeout, func(ctx context.Context) (service.Instance, error) {
 		return daemon.Start(ctx, opts)
 	})
 	if handled {

@@ -54,11 +54,11 @@ type status struct {
 // to start.
 const failed = 1
 
-// startHint and stopTimeout bound the pending states: cco finishes
-// in-flight requests for up to 30s when it stops.
+// startHint bounds the start-pending state; stopGrace is what a stop may
+// take beyond the instance's own shutdown timeout (closing the store).
 const (
-	startHint   = 30 * time.Second
-	stopTimeout = 40 * time.Second
+	startHint = 30 * time.Second
+	stopGrace = 10 * time.Second
 )
 
 // serve runs an instance under a service manager: it reports "start
@@ -67,8 +67,10 @@ const (
 // by itself, or fails to start, is reported stopped with an error exit code
 // so that the manager's recovery actions restart it. A closed requests
 // channel counts as a stop. The error says why it ended, nil after a
-// requested stop that went well.
-func serve(ctx context.Context, start func(context.Context) (Instance, error), requests <-chan request, report func(status)) (uint32, error) {
+// requested stop that went well. In-flight requests may finish for up to
+// shutdownTimeout (server.shutdown_timeout) when the instance is stopped.
+func serve(ctx context.Context, shutdownTimeout time.Duration, start func(context.Context) (Instance, error), requests <-chan request, report func(status)) (uint32, error) {
+	stopTimeout := shutdownTimeout + stopGrace
 	report(status{state: stateStartPending, waitHint: startHint})
 	inst, err := start(ctx)
 	if err != nil {
@@ -93,7 +95,7 @@ func serve(ctx context.Context, start func(context.Context) (Instance, error), r
 				continue
 			}
 			report(status{state: stateStopPending, waitHint: stopTimeout})
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 			err := inst.Stop(sctx)
 			if err == nil {
 				select {

@@ -88,7 +88,7 @@ func TestServeStateMachine(t *testing.T) {
 			}
 			done := make(chan result, 1)
 			go func() {
-				code, err := serve(context.Background(), start, requests, func(s status) {
+				code, err := serve(context.Background(), 30*time.Second, start, requests, func(s status) {
 					got = append(got, describe(s))
 					reported <- struct{}{}
 				})
@@ -120,7 +120,7 @@ func TestServeStateMachine(t *testing.T) {
 }
 
 func TestRunIfServiceOutsideWindows(t *testing.T) {
-	handled, err := RunIfService(WindowsName, func(context.Context) (Instance, error) {
+	handled, err := RunIfService(WindowsName, 30*time.Second, func(context.Context) (Instance, error) {
 		t.Fatal("start called")
 		return nil, nil
 	})

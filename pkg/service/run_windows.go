@@ -4,21 +4,23 @@ package service
 
 import (
 	"context"
+	"time"
 
 	"golang.org/x/sys/windows/svc"
 )
 
 // RunIfService runs cco as the Windows service name when the Windows
 // service manager started this process: start starts the instance, which
-// is stopped when the manager asks. It returns handled=false, nil when
+// is stopped when the manager asks, with shutdownTimeout for in-flight
+// requests to finish. It returns handled=false, nil when
 // the process was not started by the service manager, and always outside
 // Windows, where launchd and systemd need nothing of the kind.
-func RunIfService(name string, start func(context.Context) (Instance, error)) (handled bool, err error) {
+func RunIfService(name string, shutdownTimeout time.Duration, start func(context.Context) (Instance, error)) (handled bool, err error) {
 	is, err := svc.IsWindowsService()
 	if err != nil || !is {
 		return false, err
 	}
-	h := &handler{start: start}
+	h := &handler{start: start, shutdownTimeout: shutdownTimeout}
 	if err := svc.Run(name, h); err != nil {
 		return true, err
 	}
@@ -27,8 +29,9 @@ func RunIfService(name string, start func(context.Context) (Instance, error)) (h
 
 // handler translates between the service manager's types and serve.
 type handler struct {
-	start func(context.Context) (Instance, error)
-	err   error
+	start           func(context.Context) (Instance, error)
+	shutdownTimeout time.Duration
+	err             error
 }
 
 func (h *handler) Execute(_ []string, changes <-chan svc.ChangeRequest, statuses chan<- svc.Status) (bool, uint32) {
@@ -58,7 +61,7 @@ func (h *handler) Execute(_ []string, changes <-chan svc.ChangeRequest, statuses
 		}
 	}()
 	// svc reports the final "stopped", with the exit code returned here.
-	code, err := serve(ctx, h.start, requests, func(s status) {
+	code, err := serve(ctx, h.shutdownTimeout, h.start, requests, func(s status) {
 		if s.state != stateStopped {
 			statuses <- toSvc(s)
 		}
