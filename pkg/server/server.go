@@ -136,7 +136,9 @@ func New(opts Options) *Server {
 	getOrHead := []string{http.MethodGet, http.MethodHead}
 	e.Match(getOrHead, control.HealthPath, s.health)
 	e.Match(getOrHead, control.ReadyPath, s.ready)
-	e.Match(getOrHead, "/", echo.WrapHandler(dashboard.Handler()))
+	page := echo.WrapHandler(dashboard.Handler())
+	e.Match(getOrHead, "/", page)
+	e.Match(getOrHead, dashboard.AssetsPrefix+"*", page)
 
 	guard := []echo.MiddlewareFunc{s.loopbackClientOnly, loopbackHostOnly, noBrowserOrigin, s.requireToken}
 	e.POST(control.ShutdownPath, s.shutdown, guard...)

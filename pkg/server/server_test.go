@@ -472,3 +472,24 @@ func TestStatsAndCacheRoutes(t *testing.T) {
 		t.Errorf("clear: %d, cleared %d", rec.Code, cleared)
 	}
 }
+
+// The page's assets are served under the same Host and Origin rules as the
+// page: a rebinding Host or another site's Origin gets nothing.
+func TestDashboardAssets(t *testing.T) {
+	s, _, _ := newLimited(t, nil)
+	for _, p := range []string{"/", "/assets/app.js", "/assets/app.css"} {
+		rec := request(s, "GET", p, "127.0.0.1:5000", "127.0.0.1:3000", nil)
+		if rec.Code != 200 || rec.Header().Get("Content-Security-Policy") == "" {
+			t.Errorf("%s: %d %v", p, rec.Code, rec.Header())
+		}
+		if rec := request(s, "GET", p, "127.0.0.1:5000", "evil.example:3000", nil); rec.Code != 403 {
+			t.Errorf("%s with a rebinding Host: %d", p, rec.Code)
+		}
+		if rec := request(s, "GET", p, "127.0.0.1:5000", "127.0.0.1:3000", map[string]string{"Origin": "https://evil.example"}); rec.Code != 403 {
+			t.Errorf("%s with another site's Origin: %d", p, rec.Code)
+		}
+	}
+	if rec := request(s, "GET", "/assets/nope.js", "127.0.0.1:5000", "127.0.0.1:3000", nil); rec.Code != 404 {
+		t.Errorf("missing asset: %d", rec.Code)
+	}
+}
