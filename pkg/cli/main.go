@@ -159,6 +159,7 @@ func newApp(info version.Info, sys *System) *cli.App {
 			shutdownCommand(sys),
 			logsCommand(sys),
 			statsCommand(sys),
+			dashboardCommand(sys),
 			cacheCommand(sys),
 			configCommand(sys),
 			credentialsCommand(sys),
