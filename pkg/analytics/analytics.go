@@ -26,6 +26,8 @@ type Queue interface {
 type Recorder struct {
 	Prices *pricing.Table
 	Queue  Queue
+	// Observe, when set, also gets each row (the metrics count it).
+	Observe func(store.Record)
 }
 
 // Record is a proxy.Options.OnDone: it runs on the request's goroutine, so
@@ -54,6 +56,9 @@ func (rec *Recorder) Record(d proxy.Done) {
 		r.CostKnown = true // no tokens, nothing to price (errors, count_tokens, models)
 	}
 	rec.Queue.Record(r)
+	if rec.Observe != nil {
+		rec.Observe(r)
+	}
 }
 
 // Ranges are the names /api/stats and `cco stats` accept.

@@ -17,6 +17,7 @@ import (
 	"github.com/visiquate/cco/pkg/cache"
 	"github.com/visiquate/cco/pkg/config"
 	"github.com/visiquate/cco/pkg/control"
+	"github.com/visiquate/cco/pkg/metrics"
 	"github.com/visiquate/cco/pkg/pricing"
 	"github.com/visiquate/cco/pkg/proxy"
 	"github.com/visiquate/cco/pkg/store"
@@ -28,6 +29,7 @@ type parts struct {
 	store    *store.Store
 	cache    *cache.Cache // nil when the cache is off
 	proxy    *proxy.Proxy
+	metrics  *metrics.Metrics
 }
 
 // openParts opens the analytics database, loads the prices, builds the
@@ -68,7 +70,16 @@ func openParts(ctx context.Context, cfg config.Config, o Options, logger *logrus
 		}
 		closers = append(closers, p.cache.Close)
 	}
-	recorder := &analytics.Recorder{Prices: prices, Queue: p.store}
+	src := metrics.Sources{Queued: p.store.Queued, Dropped: p.store.Dropped}
+	if p.cache != nil {
+		src.Cache = func() metrics.CacheFigures {
+			s := p.cache.Stats()
+			return metrics.CacheFigures{Hits: s.Hits, Misses: s.Misses, Bypasses: s.Bypasses, Stores: s.Stores, Entries: s.Entries, Bytes: s.Bytes, MaxBytes: s.MaxBytes}
+		}
+	}
+	src.InFlight = func() int64 { return p.proxy.Stats().InFlight }
+	p.metrics = metrics.New(metrics.Build{Version: o.Info.Version, Commit: o.Info.Commit, GoVersion: o.Info.GoVersion}, src)
+	recorder := &analytics.Recorder{Prices: prices, Queue: p.store, Observe: p.metrics.Observe}
 	p.proxy = proxy.New(proxy.Options{
 		Upstream:      p.upstream,
 		APIKey:        o.APIKey,

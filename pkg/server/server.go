@@ -89,6 +89,11 @@ type Options struct {
 	// Stats answers /api/stats for a range name; nil leaves the route out.
 	// An *apierror.Error it returns is answered as is (a bad range).
 	Stats func(ctx context.Context, rangeName string) (*control.Stats, error)
+	// Metrics serves /metrics; nil leaves the route out.
+	Metrics http.Handler
+	// OnRateLimited, when set, is told of each request a rate limit refused,
+	// with the limit's kind ("api" or "proxy").
+	OnRateLimited func(kind string)
 	// CacheStats and ClearCache serve the token-protected cache routes;
 	// nil CacheStats leaves them out.
 	CacheStats func() *control.CacheStats
@@ -139,6 +144,9 @@ func New(opts Options) *Server {
 	page := echo.WrapHandler(dashboard.Handler())
 	e.Match(getOrHead, "/", page)
 	e.Match(getOrHead, dashboard.AssetsPrefix+"*", page)
+	if s.opts.Metrics != nil {
+		e.Match(getOrHead, "/metrics", echo.WrapHandler(s.opts.Metrics))
+	}
 
 	guard := []echo.MiddlewareFunc{s.loopbackClientOnly, loopbackHostOnly, noBrowserOrigin, s.requireToken}
 	e.POST(control.ShutdownPath, s.shutdown, guard...)
@@ -292,6 +300,13 @@ func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 		l := s.limiterFor(c.Request().URL.Path, isLoopbackName(ip))
 		release, wait, ok := l.acquire(ip)
 		if !ok {
+			if s.opts.OnRateLimited != nil {
+				kind := "api"
+				if l == s.proxyLimiter {
+					kind = "proxy"
+				}
+				s.opts.OnRateLimited(kind)
+			}
 			return &apierror.Error{Status: http.StatusTooManyRequests, Type: "rate_limit_error", RetryAfter: retryAfterSeconds(wait),
 				Message: "cco's own rate limit for this client was reached; retry after the retry-after header's seconds"}
 		}

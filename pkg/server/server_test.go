@@ -493,3 +493,30 @@ func TestDashboardAssets(t *testing.T) {
 		t.Errorf("missing asset: %d", rec.Code)
 	}
 }
+
+// /metrics follows the Host and Origin rules; a rate-limit refusal is
+// reported with its kind.
+func TestMetricsRouteAndRefusals(t *testing.T) {
+	var refused []string
+	s, _, _ := newLimited(t, func(o *Options) {
+		o.Metrics = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "cco_up 1\n") })
+		o.ProxyLimit = Limit{PerMinute: 1}
+		o.OnRateLimited = func(kind string) { refused = append(refused, kind) }
+	})
+	if rec := request(s, "GET", "/metrics", "127.0.0.1:5000", "127.0.0.1:3000", nil); rec.Code != 200 || rec.Body.String() != "cco_up 1\n" {
+		t.Errorf("/metrics: %d %s", rec.Code, rec.Body)
+	}
+	if rec := request(s, "GET", "/metrics", "127.0.0.1:5000", "evil.example:3000", nil); rec.Code != 403 {
+		t.Errorf("/metrics with a rebinding Host: %d", rec.Code)
+	}
+	if rec := request(s, "GET", "/metrics", "127.0.0.1:5000", "127.0.0.1:3000", map[string]string{"Origin": "https://evil.example"}); rec.Code != 403 {
+		t.Errorf("/metrics with another site's Origin: %d", rec.Code)
+	}
+	request(s, "POST", "/v1/messages", "127.0.0.1:5000", "127.0.0.1:3000", nil)
+	if rec := request(s, "POST", "/v1/messages", "127.0.0.1:5000", "127.0.0.1:3000", nil); rec.Code != 429 {
+		t.Fatalf("second request: %d", rec.Code)
+	}
+	if len(refused) != 1 || refused[0] != "proxy" {
+		t.Errorf("refusals reported: %v", refused)
+	}
+}

@@ -261,6 +261,9 @@ func (s *Store) Record(r Record) bool {
 // closed store, or in a batch whose commit failed (reported to OnError).
 func (s *Store) Dropped() int64 { return s.dropped.Load() }
 
+// Queued is the number of rows waiting for the writer.
+func (s *Store) Queued() int { return len(s.queue) }
+
 // Written reports the rows committed so far.
 func (s *Store) Written() int64 { return s.written.Load() }
 

@@ -1,0 +1,146 @@
+package metrics
+
+import (
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/visiquate/cco/pkg/store"
+)
+
+// Scrape serves the metrics and parses them back with Prometheus's own
+// text parser.
+func Scrape(t *testing.T, m *Metrics) map[string]*dto.MetricFamily {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != 200 || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/plain") {
+		t.Fatalf("scrape: %d %s", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(rec.Body)
+	if err != nil {
+		t.Fatalf("parse: %v\n%s", err, rec.Body)
+	}
+	return families
+}
+
+// value is the sum of a family's counters or gauges whose labels include
+// want.
+func value(families map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
+	f := families[name]
+	if f == nil {
+		return -1
+	}
+	sum := 0.0
+next:
+	for _, m := range f.Metric {
+		labels := map[string]string{}
+		for _, l := range m.Label {
+			labels[l.GetName()] = l.GetValue()
+		}
+		for k, v := range want {
+			if labels[k] != v {
+				continue next
+			}
+		}
+		switch {
+		case m.Counter != nil:
+			sum += m.Counter.GetValue()
+		case m.Gauge != nil:
+			sum += m.Gauge.GetValue()
+		case m.Histogram != nil:
+			sum += float64(m.Histogram.GetSampleCount())
+		}
+	}
+	return sum
+}
+
+func TestObserveAndScrape(t *testing.T) {
+	m := New(Build{Version: "2025.11.2", Commit: "abc1234", GoVersion: "go1.26"}, Sources{
+		InFlight: func() int64 { return 3 },
+		Cache: func() CacheFigures {
+			return CacheFigures{Hits: 5, Misses: 7, Entries: 2, Bytes: 4096, MaxBytes: 1 << 30}
+		},
+		Queued:  func() int { return 1 },
+		Dropped: func() int64 { return 4 },
+	})
+	for range 3 {
+		m.Observe(store.Record{Model: "claude-haiku-4-5", Status: 200, Input: 100, Output: 20, CacheRead: 50, CostNano: 250_000,
+			Latency: 1200 * time.Millisecond, TTFB: 300 * time.Millisecond})
+	}
+	m.Observe(store.Record{Model: "claude-haiku-4-5", Status: 200, CacheHit: true, SavedNano: 250_000, Latency: time.Millisecond})
+	m.Observe(store.Record{Model: "unknown", Status: 529, Latency: 40 * time.Millisecond})
+	m.Refused("proxy")
+	m.Refused("proxy")
+
+	f := Scrape(t, m)
+	for _, c := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"cco_requests_total", nil, 5},
+		{"cco_requests_total", map[string]string{"status": "200", "cache": "miss", "model": "claude-haiku-4-5"}, 3},
+		{"cco_requests_total", map[string]string{"cache": "hit"}, 1},
+		{"cco_requests_total", map[string]string{"status": "529"}, 1},
+		{"cco_request_duration_seconds", nil, 5},
+		{"cco_time_to_first_byte_seconds", nil, 3},
+		{"cco_tokens_total", map[string]string{"kind": "input"}, 300},
+		{"cco_tokens_total", map[string]string{"kind": "output"}, 60},
+		{"cco_tokens_total", map[string]string{"kind": "cache_read"}, 150},
+		{"cco_cost_usd_total", nil, 0.00075},
+		{"cco_cache_saved_usd_total", nil, 0.00025},
+		{"cco_rate_limit_refusals_total", map[string]string{"route": "proxy"}, 2},
+		{"cco_requests_in_flight", nil, 3},
+		{"cco_cache_hits_total", nil, 5},
+		{"cco_cache_misses_total", nil, 7},
+		{"cco_cache_bytes", nil, 4096},
+		{"cco_analytics_queue_length", nil, 1},
+		{"cco_analytics_dropped_total", nil, 4},
+		{"cco_build_info", map[string]string{"version": "2025.11.2", "commit": "abc1234", "goversion": "go1.26"}, 1},
+	} {
+		if got := value(f, c.name, c.labels); got < c.want-1e-9 || got > c.want+1e-9 {
+			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+	// Of claude-haiku-4-5's four, the cache hit (1 ms) is at most 1 s, the
+	// three 1.2 s requests fall in (1, 2.5].
+	h := f["cco_request_duration_seconds"].Metric[0]
+	if h.Label[0].GetValue() != "claude-haiku-4-5" {
+		t.Fatalf("first series: %v", h.Label)
+	}
+	for _, b := range h.Histogram.Bucket {
+		if b.GetUpperBound() == 1 && b.GetCumulativeCount() != 1 || b.GetUpperBound() == 2.5 && b.GetCumulativeCount() != 4 {
+			t.Errorf("bucket le=%v has %d", b.GetUpperBound(), b.GetCumulativeCount())
+		}
+	}
+	if f["go_goroutines"] == nil || f["process_resident_memory_bytes"] == nil {
+		t.Error("runtime and process metrics missing")
+	}
+}
+
+// Without a cache the cache's figures are left out, not reported as zero.
+func TestNoCache(t *testing.T) {
+	f := Scrape(t, New(Build{}, Sources{}))
+	if f["cco_cache_hits_total"] != nil || f["cco_requests_in_flight"] != nil {
+		t.Error("figures of absent sources were exported")
+	}
+}
+
+// Observe is what every proxied request pays.
+func BenchmarkObserve(b *testing.B) {
+	m := New(Build{}, Sources{})
+	r := store.Record{Model: "claude-haiku-4-5", Status: 200, Input: 100, Output: 20, CostNano: 250_000, Latency: time.Second, TTFB: time.Millisecond}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			m.Observe(r)
+		}
+	})
+}
