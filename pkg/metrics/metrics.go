@@ -51,16 +51,24 @@ type CacheFigures struct {
 
 // Metrics holds the collectors. Its methods are safe for concurrent use.
 type Metrics struct {
-	reg       *prometheus.Registry
-	requests  *prometheus.CounterVec
-	latency   *prometheus.HistogramVec
-	ttfb      *prometheus.HistogramVec
-	tokens    *prometheus.CounterVec
-	cost      *prometheus.CounterVec
-	saved     *prometheus.CounterVec
-	refusals  *prometheus.CounterVec
-	perModel  sync.Map // model -> *modelSeries
-	perStatus sync.Map // status+cache+model -> prometheus.Counter
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	ttfb     *prometheus.HistogramVec
+	tokens   *prometheus.CounterVec
+	cost     *prometheus.CounterVec
+	saved    *prometheus.CounterVec
+	refusals *prometheus.CounterVec
+	perModel sync.Map // model -> *modelSeries
+
+	mu        sync.RWMutex
+	perStatus map[statusKey]prometheus.Counter // children of requests, looked up once
+}
+
+type statusKey struct {
+	status int
+	hit    bool
+	model  string
 }
 
 // modelSeries are a model's children, looked up once.
@@ -72,7 +80,7 @@ type modelSeries struct {
 
 // New registers cco's metrics, the Go runtime's and the process's.
 func New(b Build, src Sources) *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry()}
+	m := &Metrics{reg: prometheus.NewRegistry(), perStatus: map[statusKey]prometheus.Counter{}}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "cco_requests_total", Help: "Proxied requests answered, by status, model and cache result (hit, miss).",
 	}, []string{"status", "model", "cache"})
@@ -112,16 +120,7 @@ func (m *Metrics) Handler() http.Handler {
 // Observe counts one finished request, from the row analytics records.
 func (m *Metrics) Observe(r store.Record) {
 	ms := m.model(r.Model)
-	cache := "miss"
-	if r.CacheHit {
-		cache = "hit"
-	}
-	key := strconv.Itoa(r.Status) + "\x00" + cache + "\x00" + r.Model
-	c, ok := m.perStatus.Load(key)
-	if !ok {
-		c, _ = m.perStatus.LoadOrStore(key, m.requests.WithLabelValues(strconv.Itoa(r.Status), r.Model, cache))
-	}
-	c.(prometheus.Counter).Inc()
+	m.requestCounter(statusKey{r.Status, r.CacheHit, r.Model}).Inc()
 	ms.latency.Observe(r.Latency.Seconds())
 	if r.TTFB > 0 {
 		ms.ttfb.Observe(r.TTFB.Seconds())
@@ -147,6 +146,24 @@ func (m *Metrics) Observe(r store.Record) {
 // Refused counts a request refused by a rate limit; route is "api" or
 // "proxy".
 func (m *Metrics) Refused(route string) { m.refusals.WithLabelValues(route).Inc() }
+
+func (m *Metrics) requestCounter(k statusKey) prometheus.Counter {
+	m.mu.RLock()
+	c, ok := m.perStatus[k]
+	m.mu.RUnlock()
+	if ok {
+		return c
+	}
+	cache := "miss"
+	if k.hit {
+		cache = "hit"
+	}
+	c = m.requests.WithLabelValues(strconv.Itoa(k.status), k.model, cache)
+	m.mu.Lock()
+	m.perStatus[k] = c
+	m.mu.Unlock()
+	return c
+}
 
 func (m *Metrics) model(name string) *modelSeries {
 	if s, ok := m.perModel.Load(name); ok {
