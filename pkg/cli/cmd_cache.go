@@ -10,7 +10,6 @@ import (
 
 	"github.com/visiquate/cco/pkg/config"
 	"github.com/visiquate/cco/pkg/control"
-	"github.com/visiquate/cco/pkg/runstate"
 )
 
 type cacheOptions struct {
@@ -49,20 +48,9 @@ func cacheCommand(sys *System) *cli.Command {
 
 // runCache talks to the instance's token-protected control API.
 func runCache(ctx context.Context, sys *System, o cacheOptions) error {
-	dir, err := pidDir(sys)
+	st, err := runningInstance(sys, o.port)
 	if err != nil {
 		return err
-	}
-	running, _, err := runstate.List(dir)
-	if err != nil {
-		return err
-	}
-	st, ok, err := oneInstance(running, o.port)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return exitStatus{code: exitNotRunning, msg: "no cco instance is running"}
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

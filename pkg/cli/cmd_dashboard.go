@@ -5,8 +5,6 @@ import (
 	"fmt"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/visiquate/cco/pkg/runstate"
 )
 
 type dashboardOptions struct {
@@ -34,19 +32,11 @@ func dashboardCommand(sys *System) *cli.Command {
 }
 
 func runDashboard(_ context.Context, sys *System, o dashboardOptions) error {
-	dir, err := pidDir(sys)
+	st, err := runningInstance(sys, o.port)
 	if err != nil {
 		return err
 	}
-	running, _, err := runstate.List(dir)
-	if err != nil {
-		return err
-	}
-	targets, err := pickInstances(running, o.port, false)
-	if err != nil {
-		return err
-	}
-	url := targets[0].BaseURL() + "/"
+	url := st.BaseURL() + "/"
 	_, noBrowser := sys.LookupEnv("NO_BROWSER")
 	if !shouldOpen(sys.Interactive, noBrowser, sys.OpenBrowser != nil) {
 		fmt.Fprintln(sys.Stdout, url)

@@ -87,6 +87,24 @@ func runStats(ctx context.Context, sys *System, o statsOptions) error {
 	return printStats(sys.Stdout, report)
 }
 
+// runningInstance is the instance a command acts on: the one on port, else
+// the only one running; none running is exit 3.
+func runningInstance(sys *System, port int) (runstate.State, error) {
+	dir, err := pidDir(sys)
+	if err != nil {
+		return runstate.State{}, err
+	}
+	running, _, err := runstate.List(dir)
+	if err != nil {
+		return runstate.State{}, err
+	}
+	st, ok, err := oneInstance(running, port)
+	if err == nil && !ok {
+		err = exitStatus{code: exitNotRunning, msg: "no cco instance is running"}
+	}
+	return st, err
+}
+
 // oneInstance picks the instance to ask: the one on port, else the only
 // one running; ok is false when none is.
 func oneInstance(running []runstate.State, port int) (runstate.State, bool, error) {
