@@ -123,6 +123,7 @@ func Report(ctx context.Context, src StatsSource, name string, now time.Time, lo
 	for _, d := range st.ByDay {
 		out.ByDay = append(out.ByDay, control.DayStats{Day: d.Day, Totals: totals(d.Totals)})
 	}
+	breakdowns(out, st, loc)
 	if cacheStats != nil {
 		out.ResponseCache = CacheReport(cacheStats)
 	}
@@ -139,7 +140,6 @@ func CacheReport(s *cache.Stats) *control.CacheStats {
 }
 
 func totals(t store.Totals) control.Totals {
-	usd := func(nano int64) float64 { return float64(nano) / 1e9 }
 	return control.Totals{
 		Requests: t.Requests, Errors: t.Errors, CacheHits: t.CacheHits, UnknownCost: t.UnknownCost,
 		InputTokens: t.Input, OutputTokens: t.Output, CacheWrite5mTokens: t.CacheWrite5m, CacheWrite1hTokens: t.CacheWrite1h,

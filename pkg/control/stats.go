@@ -17,15 +17,21 @@ const (
 
 // Stats is the body of GET /api/stats?range=today|7d|30d|all.
 type Stats struct {
-	Range          string       `json:"range"`
-	From           string       `json:"from,omitempty"` // RFC 3339; absent for "all"
-	To             string       `json:"to"`
-	Totals         Totals       `json:"totals"`
-	CacheHitRate   float64      `json:"cache_hit_rate"` // requests answered from cco's cache / requests
-	ByModel        []ModelStats `json:"by_model"`
-	ByDay          []DayStats   `json:"by_day"`
-	DroppedRecords int64        `json:"dropped_records"` // rows the analytics queue could not take since start
-	ResponseCache  *CacheStats  `json:"response_cache,omitempty"`
+	Range        string       `json:"range"`
+	From         string       `json:"from,omitempty"` // RFC 3339; absent for "all"
+	To           string       `json:"to"`
+	Totals       Totals       `json:"totals"`
+	CacheHitRate float64      `json:"cache_hit_rate"` // requests answered from cco's cache / requests
+	ByModel      []ModelStats `json:"by_model"`
+	ByDay        []DayStats   `json:"by_day"`
+	// ByHour splits the "today" range by hour (local hours with rows);
+	// other ranges leave it out.
+	ByHour []HourStats `json:"by_hour,omitempty"`
+	// BySession is the Claude Code sessions of the range (by cost, highest
+	// first, at most MaxSessions; requests without a session are left out).
+	BySession      []SessionStats `json:"by_session"`
+	DroppedRecords int64          `json:"dropped_records"` // rows the analytics queue could not take since start
+	ResponseCache  *CacheStats    `json:"response_cache,omitempty"`
 }
 
 // Totals sums requests. Money is in nano-dollars (exact) and dollars.
@@ -56,6 +62,23 @@ type ModelStats struct {
 // DayStats are the totals of one day.
 type DayStats struct {
 	Day string `json:"day"` // 2026-11-27, in the instance's time zone
+	Totals
+}
+
+// HourStats are the totals of one hour.
+type HourStats struct {
+	Hour string `json:"hour"` // RFC 3339 start of the hour, in the instance's time zone
+	Totals
+}
+
+// MaxSessions is how many sessions Stats.BySession lists at most.
+const MaxSessions = 20
+
+// SessionStats are the totals of one Claude Code session.
+type SessionStats struct {
+	SessionID string `json:"session_id"`
+	First     string `json:"first"` // RFC 3339 times of its first and last request in the range
+	Last      string `json:"last"`
 	Totals
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/visiquate/cco/pkg/cache"
 	"github.com/visiquate/cco/pkg/config"
 	"github.com/visiquate/cco/pkg/control"
+	"github.com/visiquate/cco/pkg/live"
 	"github.com/visiquate/cco/pkg/metrics"
 	"github.com/visiquate/cco/pkg/pricing"
 	"github.com/visiquate/cco/pkg/proxy"
@@ -30,6 +31,8 @@ type parts struct {
 	cache    *cache.Cache // nil when the cache is off
 	proxy    *proxy.Proxy
 	metrics  *metrics.Metrics
+	live     *live.Hub
+	dbPath   string
 }
 
 // openParts opens the analytics database, loads the prices, builds the
@@ -45,12 +48,11 @@ func openParts(ctx context.Context, cfg config.Config, o Options, logger *logrus
 	if err != nil {
 		return nil, nil, err
 	}
-	dbPath, err := config.SQLitePath(cfg.Database.URL)
-	if err != nil {
+	if p.dbPath, err = config.SQLitePath(cfg.Database.URL); err != nil {
 		return nil, nil, &config.Error{Key: "database.url", Msg: err.Error()}
 	}
 	p.store, err = store.Open(ctx, store.Options{
-		Path:      dbPath,
+		Path:      p.dbPath,
 		Retention: cfg.Database.Retention,
 		Now:       o.Now,
 		OnError:   func(err error) { logger.WithError(err).Warn("analytics write failed") },
@@ -79,7 +81,13 @@ func openParts(ctx context.Context, cfg config.Config, o Options, logger *logrus
 	}
 	src.InFlight = func() int64 { return p.proxy.Stats().InFlight }
 	p.metrics = metrics.New(metrics.Build{Version: o.Info.Version, Commit: o.Info.Commit, GoVersion: o.Info.GoVersion}, src)
-	recorder := &analytics.Recorder{Prices: prices, Queue: p.store, Observe: p.metrics.Observe}
+	p.live = live.New(control.MaxLiveSessions)
+	recorder := &analytics.Recorder{Prices: prices, Queue: p.store, Observe: func(r store.Record) {
+		p.metrics.Observe(r)
+		if p.live.Subscribers() > 0 {
+			p.live.Publish(analytics.Request(r, 0))
+		}
+	}}
 	p.proxy = proxy.New(proxy.Options{
 		Upstream:      p.upstream,
 		APIKey:        o.APIKey,
@@ -130,6 +138,20 @@ func (p *parts) stats(now func() time.Time) func(ctx context.Context, name strin
 			cs = &s
 		}
 		return analytics.Report(ctx, p.store, name, now(), time.Local, p.store.Dropped(), cs)
+	}
+}
+
+// requests answers /api/requests.
+func (p *parts) requests(ctx context.Context, limit int, before int64) (*control.Requests, error) {
+	return analytics.Requests(ctx, p.store, limit, before)
+}
+
+// instance is what /api/instance needs of the parts; listen is the base
+// URL clients use.
+func (p *parts) instance(listen, service string) func() control.Instance {
+	return func() control.Instance {
+		return control.Instance{Listen: listen, Upstream: p.upstream.Redacted(), Database: p.dbPath,
+			Cache: p.cacheStats(), Service: service}
 	}
 }
 

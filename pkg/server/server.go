@@ -31,7 +31,7 @@
 // and enforce the token there, or keep cco on a non-loopback address.
 //
 // It imports echo, logrus, x/time/rate and the apierror, control,
-// dashboard, proxy, secret and version packages.
+// dashboard, live, proxy, secret and version packages.
 package server
 
 import (
@@ -41,6 +41,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -50,6 +51,7 @@ import (
 	"github.com/visiquate/cco/pkg/apierror"
 	"github.com/visiquate/cco/pkg/control"
 	"github.com/visiquate/cco/pkg/dashboard"
+	"github.com/visiquate/cco/pkg/live"
 	"github.com/visiquate/cco/pkg/proxy"
 	"github.com/visiquate/cco/pkg/secret"
 	"github.com/visiquate/cco/pkg/version"
@@ -98,6 +100,14 @@ type Options struct {
 	// nil CacheStats leaves them out.
 	CacheStats func() *control.CacheStats
 	ClearCache func()
+	// Requests answers /api/requests (limit 0 means the default, before 0
+	// the newest); nil leaves the route out.
+	Requests func(ctx context.Context, limit int, before int64) (*control.Requests, error)
+	// Live feeds /api/events; nil leaves the route out.
+	Live *live.Hub
+	// Instance answers /api/instance with what only the daemon knows; the
+	// server fills in version, pid, uptime and update. nil leaves it out.
+	Instance func() control.Instance
 }
 
 // Limit is a per-client rate limit; zero values are no limit.
@@ -121,6 +131,9 @@ type Server struct {
 	access       tokenGate
 	stopping     atomic.Bool
 	stopOnce     atomic.Bool
+	stopped      chan struct{} // closed by SetStopping: live streams end
+	stoppedOnce  sync.Once
+	pageTok      string
 }
 
 // New builds the route table.
@@ -131,6 +144,8 @@ func New(opts Options) *Server {
 		apiLimiter:   newLimiter(opts.APILimit.PerMinute, opts.APILimit.Concurrent, opts.Now),
 		proxyLimiter: newLimiter(opts.ProxyLimit.PerMinute, opts.ProxyLimit.Concurrent, opts.Now),
 		access:       newTokenGate(opts.AccessToken),
+		stopped:      make(chan struct{}),
+		pageTok:      newPageToken(),
 	}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
@@ -157,6 +172,19 @@ func New(opts Options) *Server {
 	if opts.Stats != nil {
 		e.GET(control.StatsPath, s.stats)
 	}
+	if opts.Requests != nil {
+		e.GET(control.RequestsPath, s.requests)
+	}
+	if opts.Live != nil {
+		e.GET(control.EventsPath, s.events)
+	}
+	if opts.Instance != nil {
+		e.GET(control.InstancePath, s.instance)
+	}
+	e.POST(control.PageTokenPath, s.pageToken, sameOriginPage)
+	if opts.ClearCache != nil {
+		e.POST(control.PageCacheClearPath, s.clearCache, sameOriginPage, s.requirePageToken)
+	}
 
 	if opts.Proxy != nil {
 		e.Any("/v1/*", echo.WrapHandler(opts.Proxy))
@@ -168,8 +196,12 @@ func New(opts Options) *Server {
 func (s *Server) Handler() http.Handler { return s.echo }
 
 // SetStopping marks the instance as shutting down: /ready then answers 503
-// so that nothing new is routed here while in-flight requests finish.
-func (s *Server) SetStopping() { s.stopping.Store(true) }
+// so that nothing new is routed here while in-flight requests finish, and
+// live event streams end (a graceful shutdown waits for every connection).
+func (s *Server) SetStopping() {
+	s.stopping.Store(true)
+	s.stoppedOnce.Do(func() { close(s.stopped) })
+}
 
 func (s *Server) health(c echo.Context) error {
 	status := "ok"
@@ -309,6 +341,11 @@ func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			return &apierror.Error{Status: http.StatusTooManyRequests, Type: "rate_limit_error", RetryAfter: retryAfterSeconds(wait),
 				Message: "cco's own rate limit for this client was reached; retry after the retry-after header's seconds"}
+		}
+		if c.Request().URL.Path == control.EventsPath {
+			// A live stream stays open for hours: it counts against the
+			// per-minute budget only; the hub caps how many are open.
+			release()
 		}
 		defer release()
 		return next(c)

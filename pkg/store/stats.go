@@ -52,25 +52,47 @@ type DayTotals struct {
 	Totals
 }
 
+// HourTotals are the totals of one hour.
+type HourTotals struct {
+	Hour time.Time // its start, in the location Stats was given
+	Totals
+}
+
+// SessionTotals are the totals of one Claude Code session.
+type SessionTotals struct {
+	SessionID   string
+	First, Last time.Time // its first and last request in the range
+	Totals
+}
+
+// MaxSessions is how many sessions Stats.BySession holds at most.
+const MaxSessions = 20
+
 // Stats sums the rows of a time range.
 type Stats struct {
 	From, To time.Time // as asked
 	Totals   Totals
 	ByModel  []ModelTotals // by cost, highest first, then by name
 	ByDay    []DayTotals   // ascending; days without rows are left out
+	// ByHour splits ranges of two days or less by hour (ascending, hours
+	// without rows left out); nil for longer ranges.
+	ByHour []HourTotals
+	// BySession: the costliest sessions, at most MaxSessions; requests
+	// without a session are left out.
+	BySession []SessionTotals
 }
 
 const dayMs = 24 * 60 * 60 * 1000
 
 // Stats sums the rows with from <= Time < to. A zero from means since the
 // first row, a zero to up to the last. Days are calendar days in loc (nil
-// means UTC), daylight-saving changes included. ByModel and ByDay are never
-// nil.
+// means UTC), daylight-saving changes included. ByModel, ByDay and
+// BySession are never nil.
 func (s *Store) Stats(ctx context.Context, from, to time.Time, loc *time.Location) (*Stats, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
-	st := &Stats{From: from, To: to, ByModel: []ModelTotals{}, ByDay: []DayTotals{}}
+	st := &Stats{From: from, To: to, ByModel: []ModelTotals{}, ByDay: []DayTotals{}, BySession: []SessionTotals{}}
 	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
 	if !from.IsZero() {
 		// Round up: a row at ms m is in range when m*1e6 ns >= from.
@@ -140,28 +162,13 @@ func (s *Store) stats(ctx context.Context, st *Stats, lo, hi int64, loc *time.Lo
 
 	// One pass over the range, grouped by model and local day; the totals
 	// and the two breakdowns are summed from those groups.
-	var q strings.Builder
-	args := make([]any, 0, 4*len(segs))
-	q.WriteString("WITH seg (lo, hi, first_day, origin) AS (VALUES ")
-	for i, g := range segs {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?, ?, ?, ?)")
-		args = append(args, g.lo, g.hi, g.day, g.origin)
-	}
-	q.WriteString(`)
+	q, args := segmentsCTE(segs)
+	q += `
 SELECT r.model, seg.first_day + (r.time_ms - seg.origin) / ` + fmt.Sprint(dayMs) + ` AS d,
-	count(*),
-	sum(r.status >= 400 OR r.error_type <> ''),
-	sum(r.cache_hit <> 0),
-	sum(r.cost_known = 0),
-	sum(r.input_tokens), sum(r.output_tokens),
-	sum(r.cache_write_5m_tokens), sum(r.cache_write_1h_tokens), sum(r.cache_read_tokens),
-	sum(r.cost_nano), sum(r.saved_nano), sum(r.prompt_cache_saved_nano)
+	` + sumColumns + `
 FROM seg JOIN requests r ON r.time_ms >= seg.lo AND r.time_ms < seg.hi
-GROUP BY r.model, d`)
-	rows, err := s.db.QueryContext(ctx, q.String(), args...)
+GROUP BY r.model, d`
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return err
 	}
@@ -174,9 +181,7 @@ GROUP BY r.model, d`)
 			day   int64
 			t     Totals
 		)
-		if err := rows.Scan(&model, &day, &t.Requests, &t.Errors, &t.CacheHits, &t.UnknownCost,
-			&t.Input, &t.Output, &t.CacheWrite5m, &t.CacheWrite1h, &t.CacheRead,
-			&t.CostNano, &t.CacheSavedNano, &t.PromptCacheSavedNano); err != nil {
+		if err := rows.Scan(append([]any{&model, &day}, t.dest()...)...); err != nil {
 			return err
 		}
 		st.Totals.add(t)
@@ -214,5 +219,102 @@ GROUP BY r.model, d`)
 	for _, d := range days {
 		st.ByDay = append(st.ByDay, *byDay[d])
 	}
-	return nil
+	if lo != math.MinInt64 && hi != math.MaxInt64 && hi-lo <= hourlyUpTo {
+		if err := s.byHour(ctx, st, segs, loc); err != nil {
+			return err
+		}
+	}
+	return s.bySession(ctx, st, lo, hi)
+}
+
+// sumColumns sums a group of rows into the fields Totals.dest scans.
+const sumColumns = `count(*),
+	sum(r.status >= 400 OR r.error_type <> ''),
+	sum(r.cache_hit <> 0),
+	sum(r.cost_known = 0),
+	sum(r.input_tokens), sum(r.output_tokens),
+	sum(r.cache_write_5m_tokens), sum(r.cache_write_1h_tokens), sum(r.cache_read_tokens),
+	sum(r.cost_nano), sum(r.saved_nano), sum(r.prompt_cache_saved_nano)`
+
+// dest is where a row of sumColumns is scanned.
+func (t *Totals) dest() []any {
+	return []any{&t.Requests, &t.Errors, &t.CacheHits, &t.UnknownCost,
+		&t.Input, &t.Output, &t.CacheWrite5m, &t.CacheWrite1h, &t.CacheRead,
+		&t.CostNano, &t.CacheSavedNano, &t.PromptCacheSavedNano}
+}
+
+// segmentsCTE is a WITH clause naming segs "seg (lo, hi, first_day,
+// origin)", and its arguments.
+func segmentsCTE(segs []segment) (string, []any) {
+	var q strings.Builder
+	args := make([]any, 0, 4*len(segs))
+	q.WriteString("WITH seg (lo, hi, first_day, origin) AS (VALUES ")
+	for i, g := range segs {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?)")
+		args = append(args, g.lo, g.hi, g.day, g.origin)
+	}
+	q.WriteString(")")
+	return q.String(), args
+}
+
+// hourlyUpTo is the longest range (in ms) that Stats splits by hour.
+const hourlyUpTo = 2 * dayMs
+
+const hourMs = 60 * 60 * 1000
+
+// byHour splits the range by local hour. An hour is keyed by the UTC time
+// it starts, so the hour a daylight-saving change repeats is two hours.
+func (s *Store) byHour(ctx context.Context, st *Stats, segs []segment, loc *time.Location) error {
+	q, args := segmentsCTE(segs)
+	q += `
+SELECT seg.origin + (r.time_ms - seg.origin) / ` + fmt.Sprint(hourMs) + ` * ` + fmt.Sprint(hourMs) + ` AS h,
+	` + sumColumns + `
+FROM seg JOIN requests r ON r.time_ms >= seg.lo AND r.time_ms < seg.hi
+GROUP BY h ORDER BY h`
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	st.ByHour = []HourTotals{}
+	for rows.Next() {
+		var (
+			h int64
+			t Totals
+		)
+		if err := rows.Scan(append([]any{&h}, t.dest()...)...); err != nil {
+			return err
+		}
+		st.ByHour = append(st.ByHour, HourTotals{Hour: time.UnixMilli(h).In(loc), Totals: t})
+	}
+	return rows.Err()
+}
+
+// bySession sums the range per Claude Code session, costliest first, at
+// most MaxSessions of them.
+func (s *Store) bySession(ctx context.Context, st *Stats, lo, hi int64) error {
+	rows, err := s.db.QueryContext(ctx, `
+SELECT r.session_id, min(r.time_ms), max(r.time_ms),
+	`+sumColumns+`
+FROM requests r WHERE r.time_ms >= ? AND r.time_ms < ? AND r.session_id <> ''
+GROUP BY r.session_id ORDER BY sum(r.cost_nano) DESC, r.session_id LIMIT ?`, lo, hi, MaxSessions)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			x           SessionTotals
+			first, last int64
+		)
+		if err := rows.Scan(append([]any{&x.SessionID, &first, &last}, x.dest()...)...); err != nil {
+			return err
+		}
+		x.First, x.Last = time.UnixMilli(first), time.UnixMilli(last)
+		st.BySession = append(st.BySession, x)
+	}
+	return rows.Err()
 }
