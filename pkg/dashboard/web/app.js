@@ -157,6 +157,7 @@
     dropped: 0,
     timer: 0,
     chart: null,
+    hover: -1,
   };
 
   // ---- stats ----
@@ -210,6 +211,8 @@
     setText("range-label", rangeLabel(s, range));
 
     renderTokens(t);
+    if (st.drawn !== range) st.hover = -1;
+    st.drawn = range;
     st.chart = buildBuckets(s, range);
     drawChart();
     renderModels(s.by_model || []);
@@ -345,7 +348,7 @@
     for (let t = start; t <= end; t += 864e5) {
       out.push({
         t: days.get(dayKey(t)) || null,
-        label: span <= 7 ? dayLabel(t, { weekday: "short" }) : dayLabel(t, { month: "short", day: "numeric" }),
+        label: span <= 7 ? dayLabel(t, { weekday: "short" }) + " " + new Date(t).getUTCDate() : dayLabel(t, { month: "short", day: "numeric" }),
         title: dayLabel(t, { weekday: "short", month: "short", day: "numeric", year: "numeric" }),
       });
     }
@@ -376,6 +379,8 @@
   function drawChart() {
     const box = $("chart");
     const old = box.querySelector("svg");
+    // A redraw (live figures, resize) keeps the bar the reader is on.
+    const keep = st.hover, refocus = !!old && document.activeElement === old;
     if (old) old.remove();
     const c = st.chart;
     if (!c) return;
@@ -437,7 +442,7 @@
     const show = (i) => {
       i = Math.max(0, Math.min(n - 1, i));
       if (cur >= 0 && rects[cur]) rects[cur].classList.remove("on");
-      cur = i;
+      cur = st.hover = i;
       const b = c.buckets[i];
       if (!b) return;
       rects[i].classList.add("on");
@@ -459,7 +464,7 @@
     };
     const hide = () => {
       if (cur >= 0 && rects[cur]) rects[cur].classList.remove("on");
-      cur = -1;
+      cur = st.hover = -1;
       hover.setAttribute("visibility", "hidden");
       tip.hidden = true;
     };
@@ -471,6 +476,7 @@
     g.addEventListener("pointerdown", (ev) => { const i = at(ev); if (i >= 0 && i < n) show(i); });
     g.addEventListener("pointerleave", () => { if (document.activeElement !== g) hide(); });
     g.addEventListener("focus", () => {
+      if (cur >= 0) return;
       let last = n - 1;
       while (last > 0 && (!vals[last] || c.buckets[last].future)) last--;
       show(last);
@@ -483,6 +489,9 @@
       show(k);
     });
     tip.hidden = true;
+    st.hover = -1;
+    if (keep >= 0 && keep < n) show(keep);
+    if (refocus) g.focus();
   }
 
   let lastW = 0;
@@ -507,7 +516,8 @@
   }
 
   function renderInstance(i) {
-    setText("i-version", (i.version || "?") + (i.commit ? " (" + String(i.commit).slice(0, 7) + ")" : ""));
+    const commit = /^[0-9a-f]{7,}$/i.test(i.commit || "") ? " (" + i.commit.slice(0, 7) + ")" : "";
+    setText("i-version", (i.version || "?") + commit);
     $("i-version").title = i.go_version ? "built with " + i.go_version : "";
     tickUptime();
     $("i-uptime").title = i.started_at ? "since " + whenFull(i.started_at) : "";
@@ -541,6 +551,11 @@
 
   function renderUpdate(u) {
     const box = $("update");
+    const uc = $("i-update");
+    uc.textContent = !u ? "not checked" : u.available ? (u.latest || "a new release") + " available" + (u.installed ? ", installed" : "") :
+      u.error ? "check failed" : "up to date";
+    if (u && u.channel) uc.textContent += " · " + u.channel + " channel";
+    uc.title = (u && u.error) || (u && u.checked_at ? "checked " + whenFull(u.checked_at) : "");
     if (!u || !u.available) { box.hidden = true; return; }
     setText("update-title", "cco " + (u.latest || "") + " is available.");
     let t = "You run " + (u.current || "?") + (u.channel ? " (" + u.channel + " channel)" : "") + ".";
@@ -573,19 +588,30 @@
     $("cache-clear").disabled = !on;
   }
 
+  // pageToken asks for the page token: by POST (the browser then sends
+  // Origin, which cco checks), or by GET from an older cco.
+  async function pageToken() {
+    try {
+      return await api("/api/page/token", { method: "POST" });
+    } catch (e) {
+      if (!/ answered 405/.test(e.message)) throw e;
+      return api("/api/page/token");
+    }
+  }
+
   $("cache-clear").addEventListener("click", async () => {
     const btn = $("cache-clear"), out = $("cache-result");
     const c = st.cache;
     const what = c ? count(c.entries) + " entries (" + bytes(c.bytes) + ")" : "every entry";
-    if (!window.confirm("Clear cco's response cache?\n\n" + what + " will be dropped; the next identical requests go to Anthropic again.")) return;
+    if (!window.confirm("Clear cco's response cache?\n\nIt holds " + what + ". Once cleared, repeated requests go to Anthropic again (and are billed) until they are cached anew.")) return;
     btn.disabled = true;
     out.className = "";
     out.textContent = "Clearing…";
     try {
-      const tok = await api("/api/page/token");
+      const tok = await pageToken();
       const r = await api("/api/page/cache/clear", { method: "POST", headers: { "X-CCO-Page-Token": tok.token || "" } });
       out.className = "ok";
-      out.textContent = r.status === "cleared" ? "Cleared " + what + "." : "cco answered: " + (r.status || "?");
+      out.textContent = r.status !== "cleared" ? "cco answered: " + (r.status || "?") : c && !c.entries ? "Cleared (it was empty)." : "Cleared " + what + ".";
       refreshAll().catch(() => {});
     } catch (e) {
       out.className = "bad";
