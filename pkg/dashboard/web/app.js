@@ -13,6 +13,7 @@ const RANGES = ["today", "7d", "30d", "all"];
 const KINDS = ["input_tokens", "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens"];
 const KIND_CLASS = ["k-in", "k-out", "k-w5", "k-w1", "k-rd"];
 const PAGE = 50;
+const MAX_ROWS = 1000; // rows the recent table keeps
 const SVGNS = "http://www.w3.org/2000/svg";
 
 // ---- formats (the contract's, exactly) ----
@@ -652,7 +653,8 @@ function reqRow(r, fresh) {
   tm.title = whenFull(r.time) + (r.session_id ? "\nsession " + r.session_id : "") + (r.request_id ? "\n" + r.request_id : "");
   td.appendChild(tm);
   tr.appendChild(td);
-  cell(tr, r.model || "–", "model", r.path || "");
+  const mc = cell(tr, r.model || "–", "model", r.path || "");
+  if (r.path && r.path !== "/v1/messages") mc.appendChild(el("span", "path", " " + r.path.replace(/^\/v1\/(messages\/)?/, "")));
   cell(tr, tokens(r.input_tokens), "n", count(r.input_tokens) + " input tokens");
   cell(tr, tokens(r.output_tokens), "n", count(r.output_tokens) + " output tokens");
   cacheCell(tr, r);
@@ -681,10 +683,25 @@ function addRows(list, where) {
     const k = reqKey(r);
     if (st.seen.has(k)) continue;
     st.seen.add(k);
-    frag.appendChild(reqRow(r, where === "live"));
+    const tr = reqRow(r, where === "live");
+    tr.key = k;
+    frag.appendChild(tr);
   }
   if (where === "append") body.appendChild(frag);
   else body.insertBefore(frag, body.firstChild);
+  if (where === "live" && body.rows.length > MAX_ROWS) {
+    // A page left open all day keeps its newest rows; the rest are one
+    // "Load older" away again.
+    while (body.rows.length > MAX_ROWS) {
+      st.seen.delete(body.lastElementChild.key);
+      body.lastElementChild.remove();
+    }
+    const last = [...body.rows].reverse().find((tr) => tr.dataset.id);
+    if (last) {
+      st.nextBefore = +last.dataset.id;
+      $("load-older").hidden = false;
+    }
+  }
   const n = body.rows.length;
   $("recent-empty").hidden = n > 0;
   setText("recent-count", n ? count(n) + " shown" : "");
