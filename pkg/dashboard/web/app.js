@@ -196,7 +196,10 @@ const KPI_FORMAT = {
   cache_hit_rate: pct, cache_savings_usd: usd, prompt_cache_savings_usd: usd,
 };
 
-function renderRange(s, range) {
+// renderRange shows a range's figures. A provisional render (a remembered
+// answer, shown at once while a fresh one is fetched) leaves
+// body[data-range] alone: that marks fresh figures only.
+function renderRange(s, range, provisional) {
   const t = s.totals;
   for (const name in KPI_FORMAT) {
     const v = name === "cache_hit_rate" ? s.cache_hit_rate ?? 0 : t[name] ?? 0;
@@ -222,7 +225,7 @@ function renderRange(s, range) {
   const n = $("notice");
   n.hidden = dr === 0;
   n.textContent = dr ? count(dr) + " requests since cco started could not be recorded (the analytics queue was full); the figures miss them." : "";
-  document.body.dataset.range = range; // last: the figures are on screen
+  if (!provisional) document.body.dataset.range = range; // last: the figures are on screen
 }
 
 function rangeLabel(s, range) {
@@ -315,7 +318,11 @@ function buildBuckets(s, range) {
   const out = [];
   if (range === "today") {
     const hours = new Map();
-    for (const h of s.by_hour || []) hours.set(parseInt(String(h.hour).slice(11, 13), 10), h);
+    for (const h of s.by_hour || []) {
+    // The hour in the instance's zone; a day that turns the clocks back has one twice.
+    const i = parseInt(String(h.hour).slice(11, 13), 10);
+    hours.set(i, hours.has(i) ? addTotals(hours.get(i), h) : h);
+  }
     const nowHour = s.to ? parseInt(s.to.slice(11, 13), 10) : new Date().getHours();
     for (let i = 0; i < 24; i++) {
       out.push({ t: hours.get(i) || null, label: pad2(i), title: pad2(i) + ":00 – " + pad2((i + 1) % 24) + ":00", future: i > nowHour });
@@ -576,7 +583,7 @@ function renderUpdate(u) {
   uc.title = (u && u.error) || (u && u.checked_at ? "checked " + whenFull(u.checked_at) : "");
   if (!u || !u.available) { box.hidden = true; return; }
   setText("update-title", "cco " + (u.latest || "") + " is available.");
-  let t = "You run " + (u.current || "?") + (u.channel ? " (" + u.channel + " channel)" : "") + ".";
+  let t = "You run " + (u.current || (st.inst && st.inst.version) || "?") + (u.channel ? " (" + u.channel + " channel)" : "") + ".";
   t += u.installed ? " It is installed already and runs after a restart of cco." : " To update, run:";
   setText("update-text", t);
   setText("update-cmd", u.command || "cco update");
@@ -835,6 +842,7 @@ function pickRange(range, push) {
   for (const b of document.querySelectorAll("button[data-range]")) b.setAttribute("aria-pressed", String(b.dataset.range === range));
   if (push) history.replaceState(null, "", "#" + range);
   delete document.body.dataset.range;
+  if (st.stats[range]) renderRange(st.stats[range], range, true);
   loadStats(range).then(() => setError("load", null), (e) => setError("load", "Could not load the figures: " + e.message));
 }
 for (const b of document.querySelectorAll("button[data-range]")) b.addEventListener("click", () => pickRange(b.dataset.range, true));
