@@ -1,6 +1,8 @@
-// Package dashboard holds cco's embedded web pages and their assets: the
-// page at / and the files under /assets/. For now the page shows the
-// instance's status; the analytics dashboard moves in here later.
+// Package dashboard holds cco's embedded web page and its assets: the
+// analytics dashboard at / (spend, cost over time, models, token kinds,
+// caches, sessions, live recent requests, the instance's facts) and the
+// files under /assets/. The page reads the JSON routes of package server
+// (/api/stats, /api/requests, /api/events, /api/instance).
 //
 // Everything is embedded (the page works offline and loads nothing from
 // elsewhere), and every answer carries a strict Content-Security-Policy:

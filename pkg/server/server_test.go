@@ -114,7 +114,7 @@ func TestHealthAndReady(t *testing.T) {
 func TestDashboardPage(t *testing.T) {
 	f := newFixture(t)
 	rec := f.do("GET", "/", nil)
-	if rec.Code != 200 || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") || !strings.Contains(rec.Body.String(), "<title>cco</title>") {
+	if rec.Code != 200 || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") || !strings.Contains(rec.Body.String(), "<title>cco dashboard</title>") {
 		t.Errorf("GET /: %d %s", rec.Code, rec.Header())
 	}
 	if rec.Header().Get("X-Frame-Options") != "DENY" {

@@ -755,15 +755,16 @@ const LIVE_TEXT = {
   refused: "Live updates refused: 5 dashboards are already open. Close one, then reconnect.",
 };
 
-function setLive(state) {
+function setLive(state, detail) {
   const l = $("live");
   l.dataset.state = state;
   setText("live-text", state === "dropped"
     ? "Live · " + count(st.dropped) + " live updates were skipped (browser too slow); reload for exact figures"
+    : state === "error" ? "Live updates failed: " + detail
     : LIVE_TEXT[state]);
   const b = $("live-retry");
-  b.hidden = !(state === "refused" || state === "dropped");
-  b.textContent = state === "refused" ? "Reconnect" : "Reload";
+  b.hidden = !(state === "refused" || state === "error" || state === "dropped");
+  b.textContent = state === "dropped" ? "Reload" : "Reconnect";
 }
 
 function schedule() {
@@ -808,17 +809,37 @@ function connect() {
   });
   es.onerror = () => {
     if (es !== st.es) return;
-    if (es.readyState === EventSource.CLOSED) {
-      // A refusal (HTTP 429 when 5 dashboards are open) or another error
-      // answer: the browser does not retry, and neither does the page.
-      es.close();
-      st.es = null;
-      setLive("refused");
-    } else {
+    if (es.readyState !== EventSource.CLOSED) {
       st.down = true;
       setLive("offline");
+      return;
     }
+    // An error answer: the browser does not retry, and neither does the
+    // page. EventSource hides the answer, so ask once more to read it.
+    es.close();
+    st.es = null;
+    whyRefused().then((why) => {
+      if (why === null) connect(); // a place came free meanwhile
+      else if (why.status === 429) setLive("refused");
+      else setLive("error", why.message);
+    });
   };
+}
+
+// whyRefused reads the answer /api/events gives now: null when it would
+// stream (the probe lets go at once), else its status and message.
+async function whyRefused() {
+  const ctl = new AbortController();
+  try {
+    const r = await fetch("/api/events", { signal: ctl.signal, cache: "no-store" });
+    if (r.ok) return null;
+    const body = await r.json().catch(() => null);
+    return { status: r.status, message: (body && body.error && body.error.message) || "HTTP " + r.status };
+  } catch (e) {
+    return { status: 0, message: "cco is not answering" };
+  } finally {
+    ctl.abort();
+  }
 }
 
 function reloadAll() {
@@ -827,7 +848,8 @@ function reloadAll() {
 }
 
 $("live-retry").addEventListener("click", () => {
-  if ($("live").dataset.state === "refused") connect();
+  const state = $("live").dataset.state;
+  if (state === "refused" || state === "error") connect();
   else {
     st.dropped = 0;
     setLive(st.es ? "live" : "connecting");
