@@ -44,7 +44,7 @@ func (rec *Recorder) Record(d proxy.Done) {
 		Time: d.Start, RequestID: d.RequestID, Model: model, Path: d.Path, Status: d.Status, Stream: u.Stream,
 		Input: u.Tokens.Input, Output: u.Tokens.Output, CacheWrite5m: u.Tokens.CacheWrite5m, CacheWrite1h: u.Tokens.CacheWrite1h,
 		CacheRead: u.Tokens.CacheRead, CostNano: cost, CostKnown: known, CacheHit: d.CacheHit, PromptCacheSavedNano: saved,
-		Latency: d.Latency, TTFB: d.TTFB, ErrorType: d.ErrorType, UserAgent: d.UserAgent, SessionID: d.SessionID,
+		Latency: d.Latency, TTFB: d.TTFB, Upstream: d.Upstream, ErrorType: d.ErrorType, UserAgent: d.UserAgent, SessionID: d.SessionID,
 	}
 	if d.CacheHit {
 		// Nothing was paid and no tokens were used: what the answer would

@@ -101,12 +101,13 @@ type Options struct {
 
 // Cache stores answers by Key.
 type Cache struct {
-	c        *otter.Cache[Key, *Entry]
-	opts     Options
-	hits     atomic.Int64
-	misses   atomic.Int64
-	bypasses atomic.Int64
-	stores   atomic.Int64
+	c         *otter.Cache[Key, *Entry]
+	opts      Options
+	hits      atomic.Int64
+	misses    atomic.Int64
+	bypasses  atomic.Int64
+	stores    atomic.Int64
+	evictions atomic.Int64
 }
 
 // New builds a Cache.
@@ -114,16 +115,25 @@ func New(o Options) (*Cache, error) {
 	if o.MaxBytes <= 0 || o.TTL <= 0 {
 		return nil, errors.New("cache: size and TTL must be positive")
 	}
+	cc := &Cache{opts: o}
 	c, err := otter.New(&otter.Options[Key, *Entry]{
 		MaximumWeight:    uint64(o.MaxBytes),
 		Weigher:          func(_ Key, e *Entry) uint32 { return e.weight() },
 		ExpiryCalculator: otter.ExpiryWriting[Key, *Entry](o.TTL),
 		Clock:            o.Clock,
+		// Synchronous, under otter's bucket lock: an atomic add is all it
+		// may do, and the count is current as soon as the removal is.
+		OnAtomicDeletion: func(e otter.DeletionEvent[Key, *Entry]) {
+			if e.WasEvicted() {
+				cc.evictions.Add(1)
+			}
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create response cache: %w", err)
 	}
-	return &Cache{c: c, opts: o}, nil
+	cc.c = c
+	return cc, nil
 }
 
 // Get looks k up and counts a hit or a miss.
@@ -166,19 +176,32 @@ type Stats struct {
 	Bypasses int64   `json:"bypasses"`
 	Stores   int64   `json:"stores"`
 	HitRate  float64 `json:"hit_rate"` // hits / (hits + misses)
+
+	// Evictions counts entries the cache dropped on its own: to stay
+	// within MaxBytes (otter's CauseOverflow) or because their TTL had
+	// passed (CauseExpiration). Entries removed on request are not
+	// evictions: Clear (otter's CauseInvalidation) and a Put that replaces
+	// a key's live entry (CauseReplacement) are left out, since they say
+	// nothing about whether the cache is too small or the TTL too short.
+	// One exception follows from how otter reports removals: an entry
+	// whose TTL had already passed when Clear or a Put of its key removed
+	// it counts, as an expiry, because it had expired (Get no longer
+	// returned it) before Clear or Put reached it.
+	Evictions int64 `json:"evictions"`
 }
 
 // Stats returns the figures.
 func (c *Cache) Stats() Stats {
 	s := Stats{
-		Entries:  c.c.EstimatedSize(),
-		Bytes:    int64(c.c.WeightedSize()),
-		MaxBytes: c.opts.MaxBytes,
-		TTL:      c.opts.TTL.String(),
-		Hits:     c.hits.Load(),
-		Misses:   c.misses.Load(),
-		Bypasses: c.bypasses.Load(),
-		Stores:   c.stores.Load(),
+		Entries:   c.c.EstimatedSize(),
+		Bytes:     int64(c.c.WeightedSize()),
+		MaxBytes:  c.opts.MaxBytes,
+		TTL:       c.opts.TTL.String(),
+		Hits:      c.hits.Load(),
+		Misses:    c.misses.Load(),
+		Bypasses:  c.bypasses.Load(),
+		Stores:    c.stores.Load(),
+		Evictions: c.evictions.Load(),
 	}
 	if n := s.Hits + s.Misses; n > 0 {
 		s.HitRate = float64(s.Hits) / float64(n)

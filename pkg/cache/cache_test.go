@@ -136,6 +136,51 @@ func TestTTLAndBytes(t *testing.T) {
 	}
 }
 
+// Evictions counts what the byte bound and the TTL drop, and not what Clear
+// or a replacing Put removes.
+func TestEvictions(t *testing.T) {
+	clk := &fakeClock{}
+	clk.now.Store(time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC).UnixNano())
+	// Each entry weighs 1000 (872 bytes of body and 128 of overhead), so
+	// ten fit in 10 000 bytes.
+	c, err := New(Options{MaxBytes: 10_000, TTL: time.Hour, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	entry := func() *Entry { return &Entry{Status: 200, Body: make([]byte, 872)} }
+	if w := entry().weight(); w != 1000 {
+		t.Fatalf("weight %d, want 1000", w)
+	}
+	evictions := func() int64 { t.Helper(); c.c.CleanUp(); return c.Stats().Evictions }
+
+	c.Put(Key{1}, entry())
+	c.Put(Key{1}, entry()) // replaces a live entry
+	c.Clear()
+	if n := evictions(); n != 0 {
+		t.Fatalf("a replacing Put and Clear counted %d evictions", n)
+	}
+
+	// Twenty-five entries where ten fit: fifteen go for size.
+	for i := range 25 {
+		c.Put(Key{byte(i + 10)}, entry())
+		c.c.CleanUp()
+	}
+	st := c.Stats()
+	if st.Evictions != 15 || st.Entries != 10 || st.Bytes != 10_000 {
+		t.Errorf("after 25 entries in room for 10: %d evictions, %d entries, %d bytes", st.Evictions, st.Entries, st.Bytes)
+	}
+
+	// The ten left expire.
+	clk.advance(time.Hour + time.Minute)
+	if n := evictions(); n != 25 {
+		t.Errorf("after the TTL: %d evictions, want 25", n)
+	}
+	if st := c.Stats(); st.Entries != 0 {
+		t.Errorf("after the TTL: %d entries left", st.Entries)
+	}
+}
+
 func BenchmarkKey60KB(b *testing.B) {
 	big := bytes.Replace([]byte(body), []byte(`"hi"`), []byte(`"`+string(bytes.Repeat([]byte("a"), 60<<10))+`"`), 1)
 	h := header("Anthropic-Version", "2023-06-01", "Anthropic-Beta", "claude-code-20250219")

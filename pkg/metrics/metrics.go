@@ -3,6 +3,10 @@
 // and cache result, latency, time to first byte, tokens, cost, the response
 // cache, the analytics queue and rate-limit refusals, and build info.
 //
+// A request's latency is split in two: the time the upstream took
+// (cco_upstream_duration_seconds) and the rest, cco's own added time
+// (cco_added_seconds), which is what cco costs a client.
+//
 // Per-request figures are counted as each request finishes (Observe, a few
 // atomic adds); figures that already exist elsewhere (requests in flight,
 // the cache's counters, the queue) are read when Prometheus scrapes, so
@@ -26,6 +30,10 @@ import (
 // Buckets fit LLM calls: from 50 ms to 10 minutes, in seconds.
 var Buckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600}
 
+// AddedBuckets fit the time cco adds to a request: from 100 us to 1 s, in
+// seconds.
+var AddedBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}
+
 // Build describes the binary, for cco_build_info.
 type Build struct {
 	Version, Commit, GoVersion string
@@ -45,8 +53,11 @@ type Sources struct {
 // CacheFigures are the response cache's figures.
 type CacheFigures struct {
 	Hits, Misses, Bypasses, Stores int64
-	Entries                        int
-	Bytes, MaxBytes                int64
+	// Evictions are entries the cache dropped for size or expiry (see
+	// cache.Stats.Evictions).
+	Evictions       int64
+	Entries         int
+	Bytes, MaxBytes int64
 }
 
 // Metrics holds the collectors. Its methods are safe for concurrent use.
@@ -55,6 +66,8 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	ttfb     *prometheus.HistogramVec
+	upstream *prometheus.HistogramVec
+	added    prometheus.Histogram
 	tokens   *prometheus.CounterVec
 	cost     *prometheus.CounterVec
 	saved    *prometheus.CounterVec
@@ -73,7 +86,7 @@ type statusKey struct {
 
 // modelSeries are a model's children, looked up once.
 type modelSeries struct {
-	latency, ttfb                                        prometheus.Observer
+	latency, ttfb, upstream                              prometheus.Observer
 	input, output, cacheWrite5m, cacheWrite1h, cacheRead prometheus.Counter
 	cost, saved                                          prometheus.Counter
 }
@@ -90,6 +103,14 @@ func New(b Build, src Sources) *Metrics {
 	m.ttfb = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "cco_time_to_first_byte_seconds", Help: "Time from a request's arrival to the first byte of its answer's body.", Buckets: Buckets,
 	}, []string{"model"})
+	m.upstream = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "cco_upstream_duration_seconds", Buckets: Buckets,
+		Help: "Time from handing a request to the upstream until the upstream's answer ended (or the upstream failed); cache hits and requests that never went upstream are not counted.",
+	}, []string{"model"})
+	m.added = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "cco_added_seconds", Buckets: AddedBuckets,
+		Help: "Time cco itself added to a request: its duration minus its upstream time (the whole duration for a cache hit); buckets 100 us to 1 s.",
+	})
 	m.tokens = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "cco_tokens_total", Help: "Tokens used, by kind (input, output, cache_write_5m, cache_write_1h, cache_read) and model.",
 	}, []string{"kind", "model"})
@@ -106,7 +127,7 @@ func New(b Build, src Sources) *Metrics {
 		Name: "cco_build_info", Help: "The running cco's version, commit and Go version; always 1.",
 	}, []string{"version", "commit", "goversion"})
 	info.WithLabelValues(b.Version, b.Commit, b.GoVersion).Set(1)
-	m.reg.MustRegister(m.requests, m.latency, m.ttfb, m.tokens, m.cost, m.saved, m.refusals, info,
+	m.reg.MustRegister(m.requests, m.latency, m.ttfb, m.upstream, m.added, m.tokens, m.cost, m.saved, m.refusals, info,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.reg.MustRegister(sourceCollector{src})
 	return m
@@ -125,6 +146,12 @@ func (m *Metrics) Observe(r store.Record) {
 	if r.TTFB > 0 {
 		ms.ttfb.Observe(r.TTFB.Seconds())
 	}
+	added := r.Latency
+	if r.Upstream > 0 && !r.CacheHit {
+		ms.upstream.Observe(r.Upstream.Seconds())
+		added = max(r.Latency-r.Upstream, 0)
+	}
+	m.added.Observe(added.Seconds())
 	add := func(c prometheus.Counter, n int64) {
 		if n > 0 {
 			c.Add(float64(n))
@@ -172,6 +199,7 @@ func (m *Metrics) model(name string) *modelSeries {
 	s := &modelSeries{
 		latency:      m.latency.WithLabelValues(name),
 		ttfb:         m.ttfb.WithLabelValues(name),
+		upstream:     m.upstream.WithLabelValues(name),
 		input:        m.tokens.WithLabelValues("input", name),
 		output:       m.tokens.WithLabelValues("output", name),
 		cacheWrite5m: m.tokens.WithLabelValues("cache_write_5m", name),
@@ -193,12 +221,13 @@ var (
 	descMisses    = prometheus.NewDesc("cco_cache_misses_total", "Cacheable requests the response cache did not have.", nil, nil)
 	descBypasses  = prometheus.NewDesc("cco_cache_bypasses_total", "Requests that asked not to use the response cache.", nil, nil)
 	descStores    = prometheus.NewDesc("cco_cache_stores_total", "Answers stored in the response cache.", nil, nil)
+	descEvictions = prometheus.NewDesc("cco_cache_evictions_total", "Answers the response cache dropped to stay within cache.size or because their TTL passed (not those cleared on request).", nil, nil)
 	descEntries   = prometheus.NewDesc("cco_cache_entries", "Answers in the response cache.", nil, nil)
 	descBytes     = prometheus.NewDesc("cco_cache_bytes", "Bytes held by the response cache.", nil, nil)
 	descMaxBytes  = prometheus.NewDesc("cco_cache_max_bytes", "The response cache's bound in bytes (cache.size).", nil, nil)
 	descQueued    = prometheus.NewDesc("cco_analytics_queue_length", "Analytics rows waiting to be written.", nil, nil)
 	descDropped   = prometheus.NewDesc("cco_analytics_dropped_total", "Analytics rows dropped because the queue was full.", nil, nil)
-	sourceMetrics = []*prometheus.Desc{descInFlight, descHits, descMisses, descBypasses, descStores, descEntries, descBytes, descMaxBytes, descQueued, descDropped}
+	sourceMetrics = []*prometheus.Desc{descInFlight, descHits, descMisses, descBypasses, descStores, descEvictions, descEntries, descBytes, descMaxBytes, descQueued, descDropped}
 )
 
 func (c sourceCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -221,6 +250,7 @@ func (c sourceCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(descMisses, float64(f.Misses))
 		counter(descBypasses, float64(f.Bypasses))
 		counter(descStores, float64(f.Stores))
+		counter(descEvictions, float64(f.Evictions))
 		gauge(descEntries, float64(f.Entries))
 		gauge(descBytes, float64(f.Bytes))
 		gauge(descMaxBytes, float64(f.MaxBytes))

@@ -65,17 +65,17 @@ func TestObserveAndScrape(t *testing.T) {
 	m := New(Build{Version: "2025.11.2", Commit: "abc1234", GoVersion: "go1.26"}, Sources{
 		InFlight: func() int64 { return 3 },
 		Cache: func() CacheFigures {
-			return CacheFigures{Hits: 5, Misses: 7, Entries: 2, Bytes: 4096, MaxBytes: 1 << 30}
+			return CacheFigures{Hits: 5, Misses: 7, Evictions: 6, Entries: 2, Bytes: 4096, MaxBytes: 1 << 30}
 		},
 		Queued:  func() int { return 1 },
 		Dropped: func() int64 { return 4 },
 	})
 	for range 3 {
 		m.Observe(store.Record{Model: "claude-haiku-4-5", Status: 200, Input: 100, Output: 20, CacheRead: 50, CostNano: 250_000,
-			Latency: 1200 * time.Millisecond, TTFB: 300 * time.Millisecond})
+			Latency: 1200 * time.Millisecond, TTFB: 300 * time.Millisecond, Upstream: 1160 * time.Millisecond})
 	}
-	m.Observe(store.Record{Model: "claude-haiku-4-5", Status: 200, CacheHit: true, SavedNano: 250_000, Latency: time.Millisecond})
-	m.Observe(store.Record{Model: "unknown", Status: 529, Latency: 40 * time.Millisecond})
+	m.Observe(store.Record{Model: "claude-haiku-4-5", Status: 200, CacheHit: true, SavedNano: 250_000, Latency: 2 * time.Millisecond})
+	m.Observe(store.Record{Model: "unknown", Status: 529, Latency: 40 * time.Millisecond, Upstream: 38 * time.Millisecond})
 	m.Refused("proxy")
 	m.Refused("proxy")
 
@@ -91,6 +91,10 @@ func TestObserveAndScrape(t *testing.T) {
 		{"cco_requests_total", map[string]string{"status": "529"}, 1},
 		{"cco_request_duration_seconds", nil, 5},
 		{"cco_time_to_first_byte_seconds", nil, 3},
+		{"cco_upstream_duration_seconds", nil, 4}, // not the cache hit
+		{"cco_upstream_duration_seconds", map[string]string{"model": "claude-haiku-4-5"}, 3},
+		{"cco_upstream_duration_seconds", map[string]string{"model": "unknown"}, 1},
+		{"cco_added_seconds", nil, 5},
 		{"cco_tokens_total", map[string]string{"kind": "input"}, 300},
 		{"cco_tokens_total", map[string]string{"kind": "output"}, 60},
 		{"cco_tokens_total", map[string]string{"kind": "cache_read"}, 150},
@@ -100,6 +104,7 @@ func TestObserveAndScrape(t *testing.T) {
 		{"cco_requests_in_flight", nil, 3},
 		{"cco_cache_hits_total", nil, 5},
 		{"cco_cache_misses_total", nil, 7},
+		{"cco_cache_evictions_total", nil, 6},
 		{"cco_cache_bytes", nil, 4096},
 		{"cco_analytics_queue_length", nil, 1},
 		{"cco_analytics_dropped_total", nil, 4},
@@ -109,7 +114,7 @@ func TestObserveAndScrape(t *testing.T) {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
 		}
 	}
-	// Of claude-haiku-4-5's four, the cache hit (1 ms) is at most 1 s, the
+	// Of claude-haiku-4-5's four, the cache hit (2 ms) is at most 1 s, the
 	// three 1.2 s requests fall in (1, 2.5].
 	h := f["cco_request_duration_seconds"].Metric[0]
 	if h.Label[0].GetValue() != "claude-haiku-4-5" {
@@ -120,8 +125,64 @@ func TestObserveAndScrape(t *testing.T) {
 			t.Errorf("bucket le=%v has %d", b.GetUpperBound(), b.GetCumulativeCount())
 		}
 	}
+	// Upstream: three of 1.16 s and one of 38 ms.
+	if u := histogram(t, f, "cco_upstream_duration_seconds"); u.GetSampleCount() != 4 || !near(u.GetSampleSum(), 3*1.16+0.038) {
+		t.Errorf("upstream: %d samples, sum %v", u.GetSampleCount(), u.GetSampleSum())
+	}
+	// Added: 40 ms for each of the three, 2 ms for the 529 and the whole
+	// 2 ms of the cache hit.
+	added := histogram(t, f, "cco_added_seconds")
+	if added.GetSampleCount() != 5 || !near(added.GetSampleSum(), 3*0.04+0.002+0.002) {
+		t.Errorf("added: %d samples, sum %v", added.GetSampleCount(), added.GetSampleSum())
+	}
+	for _, b := range added.Bucket {
+		want := map[float64]uint64{0.0001: 0, 0.001: 0, 0.0025: 2, 0.025: 2, 0.05: 5, 1: 5}
+		if n, ok := want[b.GetUpperBound()]; ok && b.GetCumulativeCount() != n {
+			t.Errorf("cco_added_seconds bucket le=%v has %d, want %d", b.GetUpperBound(), b.GetCumulativeCount(), n)
+		}
+	}
 	if f["go_goroutines"] == nil || f["process_resident_memory_bytes"] == nil {
 		t.Error("runtime and process metrics missing")
+	}
+}
+
+// histogram is a family's histograms summed (their buckets are the same).
+func histogram(t *testing.T, families map[string]*dto.MetricFamily, name string) *dto.Histogram {
+	t.Helper()
+	f := families[name]
+	if f == nil || len(f.Metric) == 0 || f.Metric[0].Histogram == nil {
+		t.Fatalf("%s: no histogram", name)
+	}
+	var count uint64
+	var sum float64
+	buckets := make([]uint64, len(f.Metric[0].Histogram.Bucket))
+	for _, m := range f.Metric {
+		count += m.Histogram.GetSampleCount()
+		sum += m.Histogram.GetSampleSum()
+		for i, b := range m.Histogram.Bucket {
+			buckets[i] += b.GetCumulativeCount()
+		}
+	}
+	h := &dto.Histogram{SampleCount: &count, SampleSum: &sum}
+	for i, b := range f.Metric[0].Histogram.Bucket {
+		h.Bucket = append(h.Bucket, &dto.Bucket{UpperBound: b.UpperBound, CumulativeCount: &buckets[i]})
+	}
+	return h
+}
+
+func near(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
+
+// Observe allocates nothing once a model's series exist: it runs on every
+// proxied request.
+func TestObserveDoesNotAllocate(t *testing.T) {
+	m := New(Build{}, Sources{})
+	miss := store.Record{Model: "claude-haiku-4-5", Status: 200, Input: 100, Output: 20, CostNano: 250_000,
+		Latency: time.Second, TTFB: time.Millisecond, Upstream: 990 * time.Millisecond}
+	hit := store.Record{Model: "claude-haiku-4-5", Status: 200, CacheHit: true, SavedNano: 250_000, Latency: time.Millisecond}
+	m.Observe(miss)
+	m.Observe(hit)
+	if n := testing.AllocsPerRun(1000, func() { m.Observe(miss); m.Observe(hit) }); n != 0 {
+		t.Errorf("Observe allocates %v times per call pair", n)
 	}
 }
 
@@ -136,7 +197,8 @@ func TestNoCache(t *testing.T) {
 // Observe is what every proxied request pays.
 func BenchmarkObserve(b *testing.B) {
 	m := New(Build{}, Sources{})
-	r := store.Record{Model: "claude-haiku-4-5", Status: 200, Input: 100, Output: 20, CostNano: 250_000, Latency: time.Second, TTFB: time.Millisecond}
+	r := store.Record{Model: "claude-haiku-4-5", Status: 200, Input: 100, Output: 20, CostNano: 250_000, Latency: time.Second, TTFB: time.Millisecond,
+		Upstream: 990 * time.Millisecond}
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {

@@ -117,6 +117,9 @@ func TestCacheMissThenHit(t *testing.T) {
 		if d1.TTFB <= 0 || d1.Latency < d1.TTFB || d2.Status != 200 {
 			t.Errorf("json=%v: timings %+v", json, d1)
 		}
+		if d1.Upstream <= 0 || d1.Upstream > d1.Latency || d2.Upstream != 0 {
+			t.Errorf("json=%v: upstream time %v of %v for the miss, %v for the hit (want 0)", json, d1.Upstream, d1.Latency, d2.Upstream)
+		}
 	}
 }
 

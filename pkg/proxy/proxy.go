@@ -20,7 +20,16 @@
 //   - Failures cco makes itself are answered in Anthropic's error envelope;
 //     one that happens mid-stream ends the stream with an SSE error event, as
 //     the API itself does.
-//   - Counters for /health.
+//   - Counters for /health, and the timings of each request: its latency,
+//     time to first byte, and the part of its latency spent upstream.
+//
+// The upstream's part is timed from a wrapper around the Transport (the
+// moment ReverseProxy hands it the request) to the end of the upstream's
+// response body as the relay reads it, or to the Transport's error. What is
+// left of the latency is cco's own: reading the request body, the cache,
+// relaying the last write, the books. During a stream the relay reads the
+// next event only after writing the last one, so a slow client's
+// back-pressure counts as upstream time, not cco's.
 //
 // It imports apierror, cache, secret and usage.
 package proxy
@@ -84,7 +93,12 @@ type Done struct {
 	CacheHit  bool
 	Latency   time.Duration
 	TTFB      time.Duration // until the first byte of the response body
-	ErrorType string        // Anthropic's type of the error answered, if any
+	// Upstream is the time from handing the request to the upstream
+	// Transport until the upstream's response body ended (or the Transport
+	// failed). It is 0 for a cache hit and for a request that never went
+	// upstream (a refused body). Latency - Upstream is cco's added time.
+	Upstream  time.Duration
+	ErrorType string // Anthropic's type of the error answered, if any
 	UserAgent string
 	SessionID string // x-claude-code-session-id
 }
@@ -114,7 +128,7 @@ func New(opts Options) *Proxy {
 	p := &Proxy{opts: opts, bodies: &bodyPool{}}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:        p.rewrite,
-		Transport:      opts.Transport,
+		Transport:      timedTransport{opts.Transport, opts.Now},
 		ModifyResponse: p.modifyResponse,
 		ErrorHandler:   p.handleError,
 		BufferPool:     newBufferPool(),
@@ -157,6 +171,8 @@ type exchange struct {
 	failure   string // what went wrong, for the log
 	errorType string // Anthropic error type of an error cco answered itself
 	firstByte time.Time
+	upStart   time.Time // handed to the Transport
+	upEnd     time.Time // the upstream's body ended, or the Transport failed
 	tap       *usage.Tap
 	usage     usage.Usage
 	ctype     string
@@ -303,6 +319,13 @@ func (p *Proxy) finish(r *http.Request, ex *exchange, aborted bool) {
 		if !ex.firstByte.IsZero() {
 			d.TTFB = ex.firstByte.Sub(ex.start)
 		}
+		if !ex.upStart.IsZero() {
+			end := ex.upEnd
+			if end.IsZero() {
+				end = now // a body neither read to its end nor closed (an abort)
+			}
+			d.Upstream = min(end.Sub(ex.upStart), d.Latency)
+		}
 		p.opts.OnDone(d)
 	}
 	p.logDone(r, ex, now, aborted)
@@ -355,6 +378,7 @@ func (p *Proxy) modifyResponse(res *http.Response) error {
 		res.Header.Set("X-Cco-Cache", ex.cacheState)
 	}
 	if res.Body == nil || res.Body == http.NoBody {
+		ex.upEnd = p.opts.Now()
 		return nil
 	}
 	capture := 0
@@ -472,6 +496,9 @@ func (b *watchedBody) Read(q []byte) (int, error) {
 		return 0, io.EOF
 	}
 	n, err := b.body.Read(q)
+	if err != nil && b.ex.upEnd.IsZero() {
+		b.ex.upEnd = b.p.opts.Now()
+	}
 	if n > 0 {
 		if b.timer != nil {
 			b.timer.Reset(b.idle)
@@ -518,7 +545,31 @@ func (b *watchedBody) Close() error {
 	if b.timer != nil {
 		b.timer.Stop()
 	}
+	if b.ex.upEnd.IsZero() {
+		b.ex.upEnd = b.p.opts.Now() // closed before its end: the client went away
+	}
 	return b.body.Close()
+}
+
+// timedTransport notes in the exchange when the request is handed to the
+// upstream Transport, and when the Transport failed. ReverseProxy calls it
+// on the request's goroutine, as it does the body's Read and Close.
+type timedTransport struct {
+	rt  http.RoundTripper
+	now func() time.Time
+}
+
+func (t timedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	ex, _ := r.Context().Value(exchangeKey{}).(*exchange)
+	if ex == nil {
+		return t.rt.RoundTrip(r)
+	}
+	ex.upStart = t.now()
+	res, err := t.rt.RoundTrip(r)
+	if err != nil {
+		ex.upEnd = t.now()
+	}
+	return res, err
 }
 
 // body is a request body read into memory. Its buffer returns to the pool

@@ -366,6 +366,58 @@ func TestBodyLimit(t *testing.T) {
 	}
 }
 
+// Done.Upstream is the upstream's part of the latency: from the hand-off to
+// the Transport to the end of the upstream's body, or to the Transport's
+// failure; nothing for a request that never went upstream.
+func TestUpstreamTime(t *testing.T) {
+	const pause = 30 * time.Millisecond
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		if r.URL.Query().Get("hang") != "" {
+			<-r.Context().Done()
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"id":"msg_1",`)
+		http.NewResponseController(w).Flush()
+		time.Sleep(pause) // the body ends a pause after it began
+		io.WriteString(w, `"usage":{"input_tokens":5,"output_tokens":1}}`)
+	}))
+	t.Cleanup(up.Close)
+	done := make(chan Done, 1)
+	_, base, _ := front(t, up.URL, func(o *Options) {
+		o.MaxBodyBytes = 1000
+		o.HeaderTimeout = 4 * pause
+		o.OnDone = func(d Done) { done <- d }
+	})
+	post := func(query, body string) Done {
+		t.Helper()
+		resp, err := http.Post(base+"/v1/messages"+query, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		select {
+		case d := <-done:
+			return d
+		case <-time.After(5 * time.Second):
+			t.Fatal("OnDone did not report the request")
+			return Done{}
+		}
+	}
+	if d := post("", "{}"); d.Status != 200 || d.Upstream < pause || d.Upstream > d.Latency {
+		t.Errorf("proxied: upstream %v of latency %v (status %d), want at least %v and at most the latency", d.Upstream, d.Latency, d.Status, pause)
+	}
+	// An upstream that never answers: its time is the upstream's, not cco's.
+	if d := post("?hang=1", "{}"); d.Status != 504 || d.Upstream < 4*pause || d.Upstream > d.Latency {
+		t.Errorf("header timeout: upstream %v of latency %v (status %d)", d.Upstream, d.Latency, d.Status)
+	}
+	if d := post("", strings.Repeat("x", 1001)); d.Status != 413 || d.Upstream != 0 {
+		t.Errorf("refused body: upstream %v (status %d), want 0", d.Upstream, d.Status)
+	}
+}
+
 func TestUpstreamUnreachable(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	dead := "http://" + ln.Addr().String()

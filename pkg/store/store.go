@@ -50,6 +50,11 @@ type Record struct {
 	ErrorType     string
 	UserAgent     string
 	SessionID     string // x-claude-code-session-id
+
+	// Upstream is the time the upstream took (see proxy.Done.Upstream). It
+	// is NOT stored in the database: it is only for the metrics, which
+	// observe the row as it is queued.
+	Upstream time.Duration
 }
 
 // Options configure Open. Zero values take the defaults noted.
