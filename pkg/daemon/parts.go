@@ -76,7 +76,7 @@ func openParts(ctx context.Context, cfg config.Config, o Options, logger *logrus
 	if p.cache != nil {
 		src.Cache = func() metrics.CacheFigures {
 			s := p.cache.Stats()
-			return metrics.CacheFigures{Hits: s.Hits, Misses: s.Misses, Bypasses: s.Bypasses, Stores: s.Stores, Entries: s.Entries, Bytes: s.Bytes, MaxBytes: s.MaxBytes}
+			return metrics.CacheFigures{Hits: s.Hits, Misses: s.Misses, Bypasses: s.Bypasses, Stores: s.Stores, Evictions: s.Evictions, Entries: s.Entries, Bytes: s.Bytes, MaxBytes: s.MaxBytes}
 		}
 	}
 	src.InFlight = func() int64 { return p.proxy.Stats().InFlight }
