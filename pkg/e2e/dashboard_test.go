@@ -256,9 +256,23 @@ func TestDashboardInBrowser(t *testing.T) {
 	db := filepath.Join(dir, "analytics.db")
 	seeded := seedMonth(t, db, time.Now())
 	u := ccotest.NewUpstream(t, ccotest.Options{})
-	cco := ccotest.StartCCO(t, ccoBin, []string{"CCO_DATABASE_URL=sqlite://" + db}, "--upstream", u.URL)
+	// A release cco, whose background check finds a newer one on the fake
+	// GitHub: the page shows the notice.
+	key := ccotest.NewCosignKey(t)
+	bin, err := ccotest.BuildCCOWith(filepath.Join(dir, "bin"), ccotest.BuildOptions{Version: "2026.11.3", UpdateKey: key.PublicBase64()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gh := ccotest.NewGitHub(t, ccotest.BuildRelease(t, ccotest.ReleaseOptions{Version: "2026.12.1", Key: key, Binary: ccoBin}))
+	cco := ccotest.StartCCO(t, bin, []string{"CCO_DATABASE_URL=sqlite://" + db, "CCO_NO_UPDATE_CHECK=", "CCO_GITHUB_API_URL=" + gh.URL}, "--upstream", u.URL)
 	if st := getStats(t, cco.URL, "all"); st.Totals.Requests != int64(seeded) {
 		t.Fatalf("cco sees %d of the %d seeded rows", st.Totals.Requests, seeded)
+	}
+	for in := getInstance(t, cco.URL); in.Update == nil || in.Update.CheckedAt.IsZero(); in = getInstance(t, cco.URL) {
+		time.Sleep(20 * time.Millisecond) // the test's deadline bounds this
+	}
+	if in := getInstance(t, cco.URL); !in.Update.Available {
+		t.Fatalf("the update check found nothing: %+v", in.Update)
 	}
 	shots := os.Getenv("CCO_SCREENSHOTS")
 	if shots == "" {
@@ -322,6 +336,12 @@ func TestDashboardInBrowser(t *testing.T) {
 	// The keyboard picks a range too.
 	do(t, tab, "pick 7d by keyboard", chromedp.Focus(chromedp.CSS(`button[data-range="7d"]`)), chromedp.KeyEvent("\r"))
 	waitUntil(t, tab, `document.body.dataset.range === "7d"`, 5*time.Second)
+
+	// The update notice, with the command that applies it.
+	notice := eval[string](t, tab, `(e => e && !e.hidden && getComputedStyle(e).display !== "none" ? e.textContent : "")(document.querySelector("#update"))`)
+	if !strings.Contains(notice, "2026.12.1") || !strings.Contains(notice, "cco update") {
+		t.Errorf("update notice %q", notice)
+	}
 
 	// The recent requests are the newest stored ones.
 	first := eval[string](t, tab, `document.querySelector("#recent tbody tr[data-request-id]")?.dataset.requestId ?? ""`)
