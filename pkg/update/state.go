@@ -67,8 +67,9 @@ func WriteState(path string, st State) error {
 // interval and about the same version and channel; otherwise it checks
 // GitHub and records the answer. fresh says whether GitHub was asked.
 func (u *Updater) CheckCached(ctx context.Context, req Request, path string, interval time.Duration, now time.Time) (st State, fresh bool, err error) {
-	if req.Channel == "" {
-		req.Channel = Stable
+	req, err = req.Validate()
+	if err != nil {
+		return State{}, false, err
 	}
 	if old, ok := ReadState(path); ok && old.Current == u.cfg.Info.Version && old.Channel == req.Channel &&
 		!old.CheckedAt.After(now) && now.Sub(old.CheckedAt) < interval {

@@ -16,8 +16,15 @@
 // the new one into its place; the old file stays, hidden, as the previous
 // binary.
 //
-// It imports pkg/version and the standard library only (plus go-selfupdate
-// and gofrs/flock).
+// Check is split in two: Updater.Check does the asking (GitHub, the
+// installed binary, package databases) and the pure function decide (in
+// decide.go) makes the judgement from what was found, table-tested on its
+// own. A Request is validated in one place, Request.Validate, which Check,
+// CheckCached and `cco update`'s flags all go through.
+//
+// Of cco's packages it imports only pkg/version; besides the standard
+// library, go-selfupdate and gofrs/flock. Its tests also import
+// pkg/ccotest (the fake GitHub).
 package update
 
 import (
@@ -198,13 +205,6 @@ func (u *Updater) PreviousPath() string {
 	return filepath.Join(filepath.Dir(u.exe), "."+filepath.Base(u.exe)+".old")
 }
 
-// Request says what to look for.
-type Request struct {
-	Channel string // Stable or Beta
-	Version string // an exact release (without the v); empty means the newest eligible
-	Force   bool   // allow a downgrade, a reinstall, or replacing a development build
-}
-
 // Plan is what an update would do.
 type Plan struct {
 	Current    string `json:"current"`
@@ -226,35 +226,18 @@ type Plan struct {
 }
 
 // Check finds the release a Request selects and says what an update
-// would do. It changes nothing.
+// would do. It changes nothing. The asking is here (GitHub, the installed
+// binary, package databases); the judgement is decide's.
 func (u *Updater) Check(ctx context.Context, req Request) (*Plan, error) {
-	switch req.Channel {
-	case Stable, Beta:
-	case "":
-		req.Channel = Stable
-	default:
-		return nil, fmt.Errorf("channel %q: want stable or beta", req.Channel)
-	}
-	var want version.Version
-	if req.Version != "" {
-		v, err := version.Parse(strings.TrimPrefix(req.Version, "v"))
-		if err != nil {
-			return nil, fmt.Errorf("--version %q: %w", req.Version, err)
-		}
-		want = v
-	}
-	method := u.cfg.Detector.Detect(u.exe)
-	plan := &Plan{
-		Current:    u.currentVersion(ctx),
-		Channel:    req.Channel,
-		Method:     method,
-		Executable: u.exe,
-	}
-	asset, err := AssetName("VERSION", u.cfg.GOOS, u.cfg.GOARCH)
+	want, req, err := req.parse()
 	if err != nil {
 		return nil, err
 	}
-	suffix := strings.TrimPrefix(asset, "cco-vVERSION")
+	suffix := platformSuffix(u.cfg.GOOS, u.cfg.GOARCH)
+	if suffix == "" {
+		_, err := AssetName("VERSION", u.cfg.GOOS, u.cfg.GOARCH)
+		return nil, err
+	}
 	up, err := selfupdate.NewUpdater(selfupdate.Config{
 		Source:      u.source(req.Channel == Beta || req.Version != ""),
 		Validator:   newValidator(u.key),
@@ -267,15 +250,17 @@ func (u *Updater) Check(ctx context.Context, req Request) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	var (
-		rel   *selfupdate.Release
-		found bool
-	)
+	s := situation{
+		req: req, want: want,
+		current: u.currentVersion(ctx), exe: u.exe, method: u.cfg.Detector.Detect(u.exe),
+		repo: u.cfg.Repo, goos: u.cfg.GOOS, goarch: u.cfg.GOARCH,
+	}
 	repo := selfupdate.NewRepositorySlug(u.owner, u.repo)
+	var rel *selfupdate.Release
 	if req.Version != "" {
-		rel, found, err = up.DetectVersion(ctx, repo, want.Tag())
+		rel, s.found, err = up.DetectVersion(ctx, repo, want.Tag())
 	} else {
-		rel, found, err = up.DetectLatest(ctx, repo)
+		rel, s.found, err = up.DetectLatest(ctx, repo)
 	}
 	if err != nil {
 		if errors.Is(err, selfupdate.ErrValidationAssetNotFound) {
@@ -283,57 +268,14 @@ func (u *Updater) Check(ctx context.Context, req Request) (*Plan, error) {
 		}
 		return nil, fmt.Errorf("look for releases of %s: %w", u.cfg.Repo, err)
 	}
-	where := fmt.Sprintf("the %s channel", req.Channel)
-	if req.Version != "" {
-		where = "release v" + want.String()
+	if s.found {
+		s.latest, s.asset, s.releaseURL = rel.Version(), rel.AssetName, rel.URL
 	}
-	if !found {
-		plan.Action = fmt.Sprintf("nothing: no %s archive in %s of %s", strings.TrimPrefix(suffix, "-"), where, u.cfg.Repo)
-		if req.Version != "" {
-			return plan, fmt.Errorf("no release v%s of %s with a %s archive", want, u.cfg.Repo, strings.TrimPrefix(suffix, "-"))
-		}
-		return plan, nil
+	plan, err := decide(s)
+	if plan != nil && plan.Latest != "" {
+		plan.rel, plan.up = rel, up
 	}
-	latest, err := version.Parse(rel.Version())
-	if err != nil {
-		return nil, fmt.Errorf("release %s: %w", rel.Version(), err)
-	}
-	if wantName, _ := AssetName(latest.String(), u.cfg.GOOS, u.cfg.GOARCH); rel.AssetName != wantName {
-		return nil, fmt.Errorf("release v%s: archive %q is not named %q as releases are", latest, rel.AssetName, wantName)
-	}
-	plan.Latest = latest.String()
-	plan.Asset = rel.AssetName
-	plan.ReleaseURL = rel.URL
-	plan.rel, plan.up = rel, up
-
-	cur, curErr := version.Parse(plan.Current)
-	switch {
-	case curErr != nil && !req.Force:
-		plan.Action = fmt.Sprintf("nothing: this cco is a development build (%s); --force replaces it with %s", plan.Current, latest)
-		return plan, nil
-	case curErr == nil && cur.Compare(latest) == 0 && !req.Force:
-		plan.Action = fmt.Sprintf("nothing: cco %s is the newest in %s", cur, where)
-		return plan, nil
-	case curErr == nil && cur.Compare(latest) > 0:
-		plan.Downgrade = true
-		if !req.Force {
-			plan.Action = fmt.Sprintf("nothing: cco %s is newer than %s, the newest in %s (--force would downgrade)", cur, latest, where)
-			return plan, nil
-		}
-	}
-	plan.Available = true
-	if method.Managed() {
-		plan.Command = u.cfg.Detector.Hint(method, latest.String())
-		plan.Action = fmt.Sprintf("nothing here: cco was installed with %s; run: %s", method.describe(), plan.Command)
-		return plan, nil
-	}
-	verb := "replace"
-	if plan.Downgrade {
-		verb = "downgrade"
-	}
-	plan.Action = fmt.Sprintf("%s %s (%s) with %s from %s, after checking it against %s and its signature",
-		verb, u.exe, plan.Current, latest, rel.AssetName, ChecksumsName)
-	return plan, nil
+	return plan, err
 }
 
 // currentVersion is the version of the installed binary: the running one's,
