@@ -1,21 +1,31 @@
-// Command ccobench measures cco against a bare httputil.ReverseProxy in
-// one run, on this machine, and prints ratios. It is a development tool,
-// not shipped: `task bench` builds cco and runs it.
+// Command ccobench measures cco at the defaults users run against a bare
+// httputil.ReverseProxy and, when `nginx` is on PATH, against nginx as a
+// plain reverse proxy, in one run on this machine, and prints ratios. It is
+// a development tool, not shipped: `task bench` builds cco and runs it.
 //
 // It starts the fake Anthropic upstream (in this process), a bare
-// ReverseProxy (a child process: `ccobench baseline`) and `cco run` (a child
-// process), drives the same load through each, and reports:
+// ReverseProxy (a child process: `ccobench baseline`), nginx (keep-alive
+// upstream, HTTP/1.1, proxy_buffering off, its default access log, all
+// paths in a temporary folder), and `cco run` at its defaults (log level
+// info; its console log drained through a pipe) twice: with the response
+// cache off ("cco": the load repeats one request, which the cache would
+// answer) and on ("+cache"). With -compare, a second cco binary ("before")
+// joins the same rounds. For 1 KB JSON, 60 KB JSON and 1 KB streams, at
+// each -clients count (8 and 1), it reports:
 //
-//   - throughput for small and 60 KB request bodies, and the ratio cco/bare;
-//   - latency added over a direct request at p50 and p99, and the ratio of
-//     cco's added latency to the bare proxy's;
-//   - for streams, the delay from the upstream's flush of an event to its
-//     arrival at the client (p50, p99);
-//   - time from starting `cco run` to its first successful /ready;
-//   - cco's resident memory idle and at its peak under 100 concurrent streams.
+//   - throughput, and its ratio to the bare proxy's and to nginx's;
+//   - latency (p50, p99) and the p50 added over a direct request, with its
+//     ratio to nginx's added p50;
+//   - failed requests, and streams cut before message_stop;
+//
+// then, on one line each: the delay from the upstream's flush of a stream
+// event to its arrival at the client (p50, p99), the time from starting
+// `cco run` to its first successful /ready, and cco's resident memory idle
+// and at its peak under 100 concurrent streams.
 //
 // Rounds alternate between the targets so that drift on a shared machine
-// hits each of them alike; each figure is the median over rounds.
+// hits each of them alike; throughput is the median round's, latencies are
+// over all rounds, failures and cuts are summed.
 package main
 
 import (
@@ -33,6 +43,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -57,8 +68,18 @@ func main() {
 	flag.StringVar(&cfg.cco, "cco", "bin/cco", "the cco binary to measure")
 	flag.DurationVar(&cfg.duration, "duration", 5*time.Second, "length of each load measurement")
 	flag.IntVar(&cfg.rounds, "rounds", 3, "rounds per measurement (the median is reported)")
-	flag.IntVar(&cfg.concurrency, "concurrency", 8, "concurrent clients for the throughput runs")
+	clients := flag.String("clients", "8,1", "closed-loop clients for the throughput runs, comma-separated")
+	flag.StringVar(&cfg.compare, "compare", "", "another cco binary to measure in the same rounds (shown as \"before\")")
+	flag.BoolVar(&cfg.noNginx, "no-nginx", false, "leave nginx out even when it is installed")
 	flag.Parse()
+	for f := range strings.SplitSeq(*clients, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			fmt.Fprintln(os.Stderr, "ccobench: -clients: not a list of positive numbers:", *clients)
+			os.Exit(2)
+		}
+		cfg.clients = append(cfg.clients, n)
+	}
 	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "ccobench:", err)
 		os.Exit(1)
@@ -66,10 +87,12 @@ func main() {
 }
 
 type config struct {
-	cco         string
-	duration    time.Duration
-	rounds      int
-	concurrency int
+	cco      string
+	duration time.Duration
+	rounds   int
+	clients  []int
+	compare  string
+	noNginx  bool
 }
 
 // runBaseline serves a bare ReverseProxy to the upstream and prints its
@@ -112,7 +135,9 @@ func startProcess(cmd *exec.Cmd, must200 bool) (*process, time.Duration, error) 
 	if err != nil {
 		return nil, 0, err
 	}
-	cmd.Stderr = os.Stderr
+	if cmd.Stderr == nil {
+		cmd.Stderr = os.Stderr
+	}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, 0, err
@@ -173,16 +198,84 @@ func rssKiB(pid int, field string) (int, error) {
 	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
 }
 
-func ccoCommand(cfg config, home, upstream string, env ...string) *exec.Cmd {
-	cmd := exec.Command(cfg.cco, "run", "--port", "0", "--upstream", upstream, "--no-browser", "--log-level", "warn")
+// ccoCommand runs cco at its defaults (log level info included) with env
+// added. Its console log goes to a pipe this process drains, as a terminal
+// or journald would take it.
+func ccoCommand(bin, home, upstream string, env ...string) *exec.Cmd {
+	cmd := exec.Command(bin, "run", "--port", "0", "--upstream", upstream, "--no-browser")
 	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME=", "XDG_DATA_HOME=", "XDG_CACHE_HOME=", "ANTHROPIC_API_KEY=", "CCO_NO_UPDATE_CHECK=1")
 	cmd.Env = append(cmd.Env, env...)
+	cmd.Stderr = io.Discard
 	return cmd
+}
+
+// startNginx runs Debian's nginx as a plain reverse proxy to upstream:
+// keep-alive upstream connections, HTTP/1.1, no response buffering, its
+// default access log, everything in a temporary folder.
+func startNginx(upstream string) (*process, func(), error) {
+	dir, err := os.MkdirTemp("", "ccobench-nginx-")
+	if err != nil {
+		return nil, nil, err
+	}
+	os.Chmod(dir, 0o755) // workers may run as nobody
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	u, _ := url.Parse(upstream)
+	conf := fmt.Sprintf(`daemon off;
+worker_processes auto;
+pid %[1]s/nginx.pid;
+error_log %[1]s/error.log warn;
+events { worker_connections 4096; }
+http {
+	access_log %[1]s/access.log;
+	client_body_temp_path %[1]s/client_body;
+	proxy_temp_path %[1]s/proxy;
+	fastcgi_temp_path %[1]s/fastcgi;
+	uwsgi_temp_path %[1]s/uwsgi;
+	scgi_temp_path %[1]s/scgi;
+	client_max_body_size 32m;
+	client_body_buffer_size 128k;
+	upstream anthropic {
+		server %[2]s;
+		keepalive 256;
+	}
+	server {
+		listen %[3]s;
+		location / {
+			proxy_pass http://anthropic;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+			proxy_buffering off;
+		}
+	}
+}
+`, dir, u.Host, addr)
+	confPath := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		return nil, nil, err
+	}
+	cmd := exec.Command("nginx", "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", confPath)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, nil, err
+	}
+	p := &process{cmd: cmd, base: "http://" + addr}
+	cleanup := func() { p.stop(); os.RemoveAll(dir) }
+	if _, err := p.waitReady(start, false); err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return p, cleanup, nil
 }
 
 func run(cfg config) error {
 	if _, err := os.Stat(cfg.cco); err != nil {
-		return fmt.Errorf("cco binary: %w (build it with `task build`)", err)
+		return fmt.Errorf("cco binary: %w (build it with `task bench` or `task build`)", err)
 	}
 	flushes := &flushLog{sent: map[string][]time.Time{}}
 	up, err := ccotest.Start(ccotest.Options{NoRecord: true, OnFlush: flushes.record, Scenario: benchScenario})
@@ -191,16 +284,26 @@ func run(cfg config) error {
 	}
 	defer up.Close()
 
-	home, err := os.MkdirTemp("", "ccobench-home-")
+	var dirs []string
+	defer func() {
+		for _, d := range dirs {
+			os.RemoveAll(d)
+		}
+	}()
+	home := func() (string, error) {
+		d, err := os.MkdirTemp("", "ccobench-home-")
+		dirs = append(dirs, d)
+		return d, err
+	}
+
+	// Start-up: time from exec to the first successful /ready, fresh each time.
+	readyHome, err := home()
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(home)
-
-	// Start-up: time from exec to the first successful /ready, fresh each time.
 	var readies []time.Duration
 	for range 7 {
-		p, ready, err := startProcess(ccoCommand(cfg, home, up.URL), true)
+		p, ready, err := startProcess(ccoCommand(cfg.cco, readyHome, up.URL), true)
 		if err != nil {
 			return err
 		}
@@ -212,92 +315,129 @@ func run(cfg config) error {
 	if err != nil {
 		return err
 	}
+	targets := []target{{"direct", up.URL}}
 	bare, _, err := startProcess(exec.Command(self, "baseline", up.URL), false)
 	if err != nil {
 		return err
 	}
 	defer bare.stop()
-	// The proxy comparison sends the same request over and over: with the
-	// response cache on, cco would answer from it.
-	cco, _, err := startProcess(ccoCommand(cfg, home, up.URL, "CCO_CACHE_ENABLED=false"), true)
-	if err != nil {
-		return err
+	targets = append(targets, target{"bare", bare.base})
+	if _, err := exec.LookPath("nginx"); err == nil && !cfg.noNginx {
+		ngx, stop, err := startNginx(up.URL)
+		if err != nil {
+			return fmt.Errorf("nginx: %w", err)
+		}
+		defer stop()
+		targets = append(targets, target{"nginx", ngx.base})
 	}
-	defer cco.stop()
+	// The load repeats one request: with the response cache on, cco would
+	// answer from it, so the proxy rows switch it off; "+cache" is cco at
+	// every default, answering from its cache.
+	ccos := []struct{ name, bin, env string }{{"cco", cfg.cco, "CCO_CACHE_ENABLED=false"}}
+	if cfg.compare != "" {
+		ccos = append(ccos, struct{ name, bin, env string }{"before", cfg.compare, "CCO_CACHE_ENABLED=false"})
+	}
+	ccos = append(ccos, struct{ name, bin, env string }{"+cache", cfg.cco, ""})
+	var ccoProc *process
+	for _, c := range ccos {
+		h, err := home()
+		if err != nil {
+			return err
+		}
+		p, _, err := startProcess(ccoCommand(c.bin, h, up.URL, c.env), true)
+		if err != nil {
+			return err
+		}
+		defer p.stop()
+		if c.name == "cco" {
+			ccoProc = p
+		}
+		targets = append(targets, target{c.name, p.base})
+	}
 	time.Sleep(time.Second)
-	idleRSS, err := rssKiB(cco.cmd.Process.Pid, "VmRSS")
+	idleRSS, err := rssKiB(ccoProc.cmd.Process.Pid, "VmRSS")
 	if err != nil {
 		return err
 	}
 
-	targets := []target{{"direct", up.URL}, {"bare", bare.base}, {"cco", cco.base}}
-	fmt.Printf("ccobench: %d rounds of %s, %d clients; upstream %s; %s\n\n", cfg.rounds, cfg.duration, cfg.concurrency, up.URL, cfg.cco)
-
-	small := requestBody(0, false)
-	large := requestBody(60*1024, false)
-	results := map[string]map[string]loadResult{}
-	for _, load := range []struct {
-		name string
-		body []byte
-	}{{"small", small}, {"60KB", large}} {
-		results[load.name] = measureRounds(cfg, targets, func(t target) loadResult {
-			return closedLoop(t.base, load.body, "json", cfg.concurrency, cfg.duration)
-		})
+	var names []string
+	for _, t := range targets {
+		names = append(names, t.name)
 	}
-	streamBody := requestBody(0, true)
-	streams := measureRounds(cfg, targets, func(t target) loadResult {
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Printf("ccobench: %d rounds of %s; %s; load average %s\n", cfg.rounds, cfg.duration, cfg.cco, strings.Join(strings.Fields(string(load))[:min(3, len(strings.Fields(string(load))))], " "))
+	if cfg.compare != "" {
+		fmt.Printf("before = %s\n", cfg.compare)
+	}
+	fmt.Println()
+
+	var rows []row
+	for _, l := range loads {
+		body := requestBody(l.size, l.stream)
+		for _, n := range cfg.clients {
+			// Warm each target's connections and the cache.
+			for _, t := range targets {
+				closedLoop(t.base, body, l.kind, n, 50*time.Millisecond)
+			}
+			res := measureRounds(cfg, targets, func(t target) loadResult {
+				return closedLoop(t.base, body, l.kind, n, cfg.duration)
+			})
+			rows = append(rows, row{load: l.name, clients: n, res: res})
+		}
+	}
+	report(os.Stdout, names, rows)
+
+	// Event delay: streams with 5 ms between events, 4 clients.
+	streamBody := requestBody(1024, true)
+	var delayTargets []target
+	for _, t := range targets {
+		if t.name != "+cache" {
+			delayTargets = append(delayTargets, t)
+		}
+	}
+	delays := measureRounds(cfg, delayTargets, func(t target) loadResult {
 		flushes.reset()
 		return streamLoad(t.base, streamBody, 4, cfg.duration, flushes)
 	})
-
-	// Cache hits: a second cco, cache on, warmed with one request, against
-	// the fake upstream answering directly (which does no work to speak of).
-	cachedHome, err := os.MkdirTemp("", "ccobench-cached-")
-	if err != nil {
-		return err
+	fmt.Println()
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.3f", float64(d.Microseconds())/1000) }
+	var parts []string
+	for _, t := range delayTargets {
+		d := delays[t.name]
+		parts = append(parts, fmt.Sprintf("%s %s/%s", t.name, ms(d.percentile(0.5)), ms(d.percentile(0.99))))
 	}
-	defer os.RemoveAll(cachedHome)
-	cached, _, err := startProcess(ccoCommand(cfg, cachedHome, up.URL), true)
-	if err != nil {
-		return err
-	}
-	defer cached.stop()
-	hits := map[string]map[string]loadResult{}
-	for _, kind := range []struct {
-		name string
-		body []byte
-	}{{"json", small}, {"stream", requestBody(0, true)}} {
-		closedLoop(cached.base, kind.body, "plain", 1, 100*time.Millisecond) // stores the answer
-		hits[kind.name] = measureRounds(cfg, []target{{"direct", up.URL}, {"cco-hit", cached.base}}, func(t target) loadResult {
-			return closedLoop(t.base, kind.body, "plain", cfg.concurrency, cfg.duration)
-		})
-	}
+	fmt.Printf("stream event delay p50/p99 ms (4 clients, 5 ms gaps): %s\n", strings.Join(parts, ", "))
 
 	// Memory under 100 concurrent streams through cco.
-	flushes.reset()
-	streamLoad(cco.base, requestBody(0, true), 100, cfg.duration, nil)
-	peakRSS, err := rssKiB(cco.cmd.Process.Pid, "VmHWM")
+	streamLoad(ccoProc.base, requestBody(0, true), 100, cfg.duration, nil)
+	peakRSS, err := rssKiB(ccoProc.cmd.Process.Pid, "VmHWM")
 	if err != nil {
 		return err
 	}
-
-	report(os.Stdout, results, streams, readies, idleRSS, peakRSS)
-	reportHits(os.Stdout, hits)
+	slices.Sort(readies)
+	fmt.Printf("start to /ready: median %s ms, worst %s ms of %d; resident memory idle %.1f MiB, peak with 100 concurrent streams %.1f MiB\n",
+		ms(readies[len(readies)/2]), ms(readies[len(readies)-1]), len(readies), float64(idleRSS)/1024, float64(peakRSS)/1024)
 	return nil
 }
 
-func reportHits(w io.Writer, hits map[string]map[string]loadResult) {
-	fmt.Fprintln(w)
-	for _, kind := range []string{"json", "stream"} {
-		d, c := hits[kind]["direct"], hits[kind]["cco-hit"]
-		ratio := float64(c.percentile(0.5)) / float64(d.percentile(0.5))
-		verdict := "ok"
-		if ratio >= 1 {
-			verdict = "MISSED"
-		}
-		fmt.Fprintf(w, "cache hit %-6s p50 %.3f ms vs upstream directly %.3f ms: ratio %.2f (target < 1) %s; %.0f vs %.0f req/s\n",
-			kind, float64(c.percentile(0.5).Microseconds())/1000, float64(d.percentile(0.5).Microseconds())/1000, ratio, verdict, c.rps(), d.rps())
-	}
+// loads are the measured request kinds: JSON answers with a small and a
+// Claude-Code-sized request body, and 1 KB streams whose 20 events the
+// upstream sends without pause (so that relaying them is the cost).
+var loads = []struct {
+	name   string
+	size   int
+	stream bool
+	kind   string
+}{
+	{"1KB json", 1024, false, "json"},
+	{"60KB json", 60 * 1024, false, "json"},
+	{"1KB stream", 1024, true, "stream-fast"},
+}
+
+type row struct {
+	load    string
+	clients int
+	res     map[string]loadResult
 }
 
 type target struct{ name, base string }
@@ -307,6 +447,8 @@ func benchScenario(r *ccotest.Request) ccotest.Scenario {
 	switch r.Header.Get("X-Bench") {
 	case "stream":
 		return ccotest.Scenario{Deltas: 20, EventGap: 5 * time.Millisecond, Text: strings.Repeat("word ", 40)}
+	case "stream-fast":
+		return ccotest.Scenario{Deltas: 20, Text: strings.Repeat("word ", 40)}
 	case "stream-long":
 		return ccotest.Scenario{Deltas: 40, EventGap: 25 * time.Millisecond, Text: strings.Repeat("word ", 40)}
 	}
@@ -315,13 +457,14 @@ func benchScenario(r *ccotest.Request) ccotest.Scenario {
 
 // requestBody is a Messages request with a user message padded to size.
 func requestBody(size int, stream bool) []byte {
-	pad := strings.Repeat("a", max(size-200, 1))
+	pad := strings.Repeat("a", max(size-100, 1))
 	return fmt.Appendf(nil, `{"model":"claude-haiku-4-5","max_tokens":256,"stream":%t,"messages":[{"role":"user","content":"%s"}]}`, stream, pad)
 }
 
 type loadResult struct {
 	requests  int
-	failures  int
+	failures  int // errors and non-200 answers
+	cut       int // streams that ended before message_stop
 	elapsed   time.Duration
 	latencies []time.Duration // per request, or per event for streams
 }
@@ -338,7 +481,8 @@ func (r loadResult) percentile(p float64) time.Duration {
 }
 
 // measureRounds runs f for every target, round after round, and keeps for
-// each target the round with the median throughput.
+// each target the round with the median throughput, with the latencies,
+// failures and cut streams of every round.
 func measureRounds(cfg config, targets []target, f func(target) loadResult) map[string]loadResult {
 	all := map[string][]loadResult{}
 	for range cfg.rounds {
@@ -348,14 +492,16 @@ func measureRounds(cfg config, targets []target, f func(target) loadResult) map[
 	}
 	out := map[string]loadResult{}
 	for name, rs := range all {
-		slices.SortFunc(rs, func(a, b loadResult) int { return int(a.rps()*1000 - b.rps()*1000) })
-		med := rs[len(rs)/2]
-		// Latency percentiles over all rounds are steadier than one round's.
 		var lat []time.Duration
+		failures, cut := 0, 0
 		for _, r := range rs {
 			lat = append(lat, r.latencies...)
+			failures += r.failures
+			cut += r.cut
 		}
-		med.latencies = lat
+		slices.SortFunc(rs, func(a, b loadResult) int { return int(a.rps()*1000 - b.rps()*1000) })
+		med := rs[len(rs)/2]
+		med.latencies, med.failures, med.cut = lat, failures, cut
 		out[name] = med
 	}
 	return out
@@ -366,10 +512,12 @@ func newClient(conns int) *http.Client {
 }
 
 // closedLoop keeps n clients busy with requests for d and records each
-// request's latency.
+// request's latency. A stream counts as done only when it reaches
+// message_stop; one that ends before is cut.
 func closedLoop(base string, body []byte, kind string, n int, d time.Duration) loadResult {
 	client := newClient(n)
 	defer client.CloseIdleConnections()
+	stream := strings.HasPrefix(kind, "stream")
 	var mu sync.Mutex
 	res := loadResult{}
 	ctx, cancel := context.WithTimeout(context.Background(), d)
@@ -379,7 +527,7 @@ func closedLoop(base string, body []byte, kind string, n int, d time.Duration) l
 	for range n {
 		wg.Go(func() {
 			var lat []time.Duration
-			failures := 0
+			failures, cut := 0, 0
 			for ctx.Err() == nil {
 				t0 := time.Now()
 				req, _ := http.NewRequest("POST", base+"/v1/messages", bytes.NewReader(body))
@@ -391,10 +539,19 @@ func closedLoop(base string, body []byte, kind string, n int, d time.Duration) l
 					failures++
 					continue
 				}
-				_, err = io.Copy(io.Discard, resp.Body)
+				complete := true
+				if stream {
+					_, complete = readEvents(resp.Body)
+				} else {
+					_, err = io.Copy(io.Discard, resp.Body)
+				}
 				resp.Body.Close()
-				if err != nil || resp.StatusCode != 200 {
+				switch {
+				case err != nil || resp.StatusCode != 200:
 					failures++
+					continue
+				case !complete:
+					cut++
 					continue
 				}
 				lat = append(lat, time.Since(t0))
@@ -402,6 +559,7 @@ func closedLoop(base string, body []byte, kind string, n int, d time.Duration) l
 			mu.Lock()
 			res.latencies = append(res.latencies, lat...)
 			res.failures += failures
+			res.cut += cut
 			mu.Unlock()
 		})
 	}
@@ -517,47 +675,41 @@ func readEvents(r io.Reader) ([]time.Time, bool) {
 	}
 }
 
-func report(w io.Writer, loads map[string]map[string]loadResult, streams map[string]loadResult, readies []time.Duration, idleKiB, peakKiB int) {
+// report prints one line per load, clients and target: throughput and its
+// ratio to the bare proxy and to nginx, latency and the latency added over
+// a direct request (and its ratio to nginx's), failures and cut streams.
+func report(w io.Writer, names []string, rows []row) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	ms := func(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d.Microseconds())/1000) }
-	fmt.Fprintln(tw, "load\ttarget\treq/s\tp50\tp99\tfailures\t")
-	for _, name := range []string{"small", "60KB"} {
-		for _, t := range []string{"direct", "bare", "cco"} {
-			r := loads[name][t]
-			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%d\t\n", name, t, r.rps(), ms(r.percentile(0.5)), ms(r.percentile(0.99)), r.failures)
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.3f", float64(d.Microseconds())/1000) }
+	ratio := func(a, b float64) string {
+		if b <= 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.2f", a/b)
+	}
+	fmt.Fprintln(tw, "load\tclients\ttarget\treq/s\t/bare\t/nginx\tp50 ms\t+p50 ms\t+p50/nginx\tp99 ms\tfailed\tcut\t")
+	for _, r := range rows {
+		direct, bare, ngx := r.res["direct"], r.res["bare"], r.res["nginx"]
+		added := func(l loadResult) time.Duration { return l.percentile(0.5) - direct.percentile(0.5) }
+		for _, name := range names {
+			l := r.res[name]
+			rb, rn, an := "", "", ""
+			if name != "direct" && name != "bare" {
+				rb = ratio(l.rps(), bare.rps())
+			}
+			if name != "direct" && name != "nginx" {
+				rn = ratio(l.rps(), ngx.rps())
+				if ngx.requests > 0 && name != "bare" {
+					an = ratio(float64(added(l)), float64(max(added(ngx), time.Microsecond)))
+				}
+			}
+			plus := ""
+			if name != "direct" {
+				plus = ms(added(l))
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t\n",
+				r.load, r.clients, name, l.rps(), rb, rn, ms(l.percentile(0.5)), plus, an, ms(l.percentile(0.99)), l.failures, l.cut)
 		}
 	}
 	tw.Flush()
-	fmt.Fprintln(w)
-	check := func(ok bool) string {
-		if ok {
-			return "ok"
-		}
-		return "MISSED"
-	}
-	for _, name := range []string{"small", "60KB"} {
-		l := loads[name]
-		thr := l["cco"].rps() / l["bare"].rps()
-		fmt.Fprintf(w, "%-5s throughput cco/bare            %5.2f  (target >= 0.80) %s\n", name, thr, check(thr >= 0.8))
-		for _, p := range []float64{0.5, 0.99} {
-			addCCO := l["cco"].percentile(p) - l["direct"].percentile(p)
-			addBare := l["bare"].percentile(p) - l["direct"].percentile(p)
-			ratio := float64(addCCO) / float64(max(addBare, time.Microsecond))
-			fmt.Fprintf(w, "%-5s added latency p%-2.0f cco/bare       %5.2f  (cco +%s, bare +%s; target <= 1.50) %s\n",
-				name, p*100, ratio, ms(addCCO), ms(addBare), check(ratio <= 1.5))
-		}
-	}
-	fmt.Fprintln(w)
-	for _, t := range []string{"direct", "bare", "cco"} {
-		s := streams[t]
-		fmt.Fprintf(w, "stream event delay %-6s p50 %s  p99 %s  (%d events, %d streams, %d failed)\n",
-			t, ms(s.percentile(0.5)), ms(s.percentile(0.99)), len(s.latencies), s.requests, s.failures)
-	}
-	p99 := streams["cco"].percentile(0.99)
-	fmt.Fprintf(w, "stream event delay through cco p99 %s (target <= 1 ms) %s\n\n", ms(p99), check(p99 <= time.Millisecond))
-	slices.Sort(readies)
-	med, worst := readies[len(readies)/2], readies[len(readies)-1]
-	fmt.Fprintf(w, "start to /ready: median %s, worst %s of %d (target <= 100 ms) %s\n", ms(med), ms(worst), len(readies), check(worst <= 100*time.Millisecond))
-	fmt.Fprintf(w, "resident memory: idle %.1f MiB (target <= 20) %s; peak with 100 concurrent streams %.1f MiB (target <= 64) %s\n",
-		float64(idleKiB)/1024, check(idleKiB <= 20*1024), float64(peakKiB)/1024, check(peakKiB <= 64*1024))
 }
