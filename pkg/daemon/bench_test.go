@@ -37,11 +37,11 @@ func BenchmarkInstance(b *testing.B) {
 	log := logrus.New()
 	log.Out = io.Discard
 	log.Level = logrus.WarnLevel
-	p, closeParts, err := openParts(context.Background(), r.Config, Options{Now: time.Now}, log)
+	p, closeComponents, err := openComponents(context.Background(), r.Config, Options{Now: time.Now}, log)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer closeParts()
+	defer closeComponents()
 	srv := server.New(server.Options{Info: version.Info{Version: "bench"}, StartedAt: time.Now(), Now: time.Now, Logger: log,
 		Proxy: p.proxy, Stats: p.stats(time.Now), CacheStats: p.cacheStats, ClearCache: p.clearCache})
 	ts := httptest.NewServer(srv.Handler())

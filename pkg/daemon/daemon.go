@@ -8,8 +8,9 @@
 // state file left behind by an earlier process: one that names this very
 // process, or a process that started after the file was written, is stale.
 //
-// It imports analytics, apierror, cache, config, control, logging, pricing,
-// proxy, runstate, secret, server, store, update and version.
+// It imports analytics, apierror, cache, config, control, live, logging,
+// metrics, pricing, proxy, runstate, secret, server, store, update and
+// version.
 package daemon
 
 import (
@@ -86,7 +87,7 @@ type Instance struct {
 	err      error         // why serving ended on its own, set before done is closed
 }
 
-// Start binds the listener, opens the instance's parts, writes its state
+// Start binds the listener, opens the instance's components, writes its state
 // file and starts serving. ctx bounds the start only; stop the instance
 // with Stop. On error nothing is left behind: no listener, no state file.
 func Start(ctx context.Context, o Options) (_ *Instance, err error) {
@@ -144,11 +145,11 @@ func Start(ctx context.Context, o Options) (_ *Instance, err error) {
 	httpErrors := logger.WriterLevel(logrus.WarnLevel)
 	cleanup = append(cleanup, func() { httpErrors.Close() })
 
-	parts, closeParts, err := openParts(ctx, cfg, o, logger)
+	comps, closeComponents, err := openComponents(ctx, cfg, o, logger)
 	if err != nil {
 		return nil, err
 	}
-	cleanup = append(cleanup, closeParts)
+	cleanup = append(cleanup, closeComponents)
 
 	token, err := runstate.NewToken()
 	if err != nil {
@@ -172,16 +173,16 @@ func Start(ctx context.Context, o Options) (_ *Instance, err error) {
 	in.srv = server.New(server.Options{
 		Info: o.Info, PID: o.PID, StartedAt: started, Now: o.Now, Logger: logger, Token: token,
 		Shutdown:      func() { go in.stopWithin(in.shutdownTimeout, "control request") },
-		Proxy:         parts.proxy,
+		Proxy:         comps.proxy,
 		Update:        updates.Status,
-		Stats:         parts.stats(o.Now),
-		CacheStats:    parts.cacheStats,
-		ClearCache:    parts.clearCache,
-		Requests:      parts.requests,
-		Live:          parts.live,
-		Instance:      parts.instance(st.BaseURL(), o.Service),
-		Metrics:       parts.metrics.Handler(),
-		OnRateLimited: parts.metrics.Refused,
+		Stats:         comps.stats(o.Now),
+		CacheStats:    comps.cacheStats,
+		ClearCache:    comps.clearCache,
+		Requests:      comps.requests,
+		Live:          comps.live,
+		Instance:      comps.instance(st.BaseURL(), o.Service),
+		Metrics:       comps.metrics.Handler(),
+		OnRateLimited: comps.metrics.Refused,
 		AllowedHosts:  cfg.Server.AllowedHosts,
 		Remote:        remote,
 		AccessToken:   o.AccessToken,
@@ -201,7 +202,7 @@ func Start(ctx context.Context, o Options) (_ *Instance, err error) {
 	fmt.Fprintf(o.Stdout, "cco %s listening on %s (pid %d)\n", o.Info.Version, shown, o.PID)
 	logger.WithFields(logrus.Fields{
 		"addr": ln.Addr().String(), "pid": o.PID, "version": o.Info.Version, "log_file": logFile,
-		"upstream": parts.upstream.Redacted(), "api_key": o.APIKeySource, "cache": parts.cache != nil,
+		"upstream": comps.upstream.Redacted(), "api_key": o.APIKeySource, "cache": comps.cache != nil,
 		"service": o.Service,
 	}).Info("cco started")
 	if remote {
@@ -224,7 +225,7 @@ func Start(ctx context.Context, o Options) (_ *Instance, err error) {
 	}
 	go in.serve(served, func() {
 		stopCheck()
-		closeParts()
+		closeComponents()
 		if err := runstate.Remove(st); err != nil {
 			logger.WithError(err).Warn("could not remove the state file")
 		}

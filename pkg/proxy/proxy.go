@@ -207,11 +207,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, errTooLarge):
 		w.Header().Set("Connection", "close") // the rest of the body is not read
-		p.answer(w, ex, "request body over the limit", &apierror.Error{Status: http.StatusRequestEntityTooLarge, NoRetry: true,
+		p.answerError(w, ex, "request body over the limit", &apierror.Error{Status: http.StatusRequestEntityTooLarge, NoRetry: true,
 			Message: fmt.Sprintf("request body is larger than cco's limit of %d bytes (server.max_body_size)", p.opts.MaxBodyBytes)})
 		return
 	case err != nil:
-		p.answer(w, ex, "reading the request body: "+err.Error(), apierror.New(http.StatusBadRequest, "could not read the request body"))
+		p.answerError(w, ex, "reading the request body: "+err.Error(), apierror.New(http.StatusBadRequest, "could not read the request body"))
 		return
 	}
 	if body != nil {
@@ -231,8 +231,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(ctx, exchangeKey{}, ex)))
 }
 
-// answer writes an error cco makes itself.
-func (p *Proxy) answer(w http.ResponseWriter, ex *exchange, failure string, e *apierror.Error) {
+// answerError answers with an error cco makes itself, in Anthropic's
+// envelope, and notes it in ex for the books.
+func (p *Proxy) answerError(w http.ResponseWriter, ex *exchange, failure string, e *apierror.Error) {
 	ex.status, ex.failure, ex.errorType = e.Status, failure, apierror.TypeFor(e.Status)
 	if e.Type != "" {
 		ex.errorType = e.Type
@@ -409,7 +410,7 @@ func (p *Proxy) handleError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	p.upstreamErrors.Add(1)
-	p.answer(w, ex, err.Error(), classify(err, p.opts.Upstream.Host))
+	p.answerError(w, ex, err.Error(), classify(err, p.opts.Upstream.Host))
 }
 
 // classify turns a transport error into the answer the client gets.

@@ -24,8 +24,10 @@ import (
 	"github.com/visiquate/cco/pkg/store"
 )
 
-// parts are the pieces of an instance behind its HTTP server.
-type parts struct {
+// components are what an instance serves with, behind its HTTP server: the
+// upstream, the analytics store, the response cache, the proxy, metrics and
+// the live hub.
+type components struct {
 	upstream *url.URL
 	store    *store.Store
 	cache    *cache.Cache // nil when the cache is off
@@ -35,24 +37,24 @@ type parts struct {
 	dbPath   string
 }
 
-// openParts opens the analytics database, loads the prices, builds the
+// openComponents opens the analytics database, loads the prices, builds the
 // response cache and the proxy. close releases what was opened; call it
 // after the server has stopped, so that in-flight requests are recorded.
-func openParts(ctx context.Context, cfg config.Config, o Options, logger *logrus.Logger) (*parts, func(), error) {
-	p := &parts{}
+func openComponents(ctx context.Context, cfg config.Config, o Options, logger *logrus.Logger) (*components, func(), error) {
+	c := &components{}
 	var err error
-	if p.upstream, err = url.Parse(cfg.Upstream.URL); err != nil {
+	if c.upstream, err = url.Parse(cfg.Upstream.URL); err != nil {
 		return nil, nil, fmt.Errorf("upstream URL: %w", err)
 	}
 	prices, err := loadPrices(cfg.Pricing.File)
 	if err != nil {
 		return nil, nil, err
 	}
-	if p.dbPath, err = config.SQLitePath(cfg.Database.URL); err != nil {
+	if c.dbPath, err = config.SQLitePath(cfg.Database.URL); err != nil {
 		return nil, nil, &config.Error{Key: "database.url", Msg: err.Error()}
 	}
-	p.store, err = store.Open(ctx, store.Options{
-		Path:      p.dbPath,
+	c.store, err = store.Open(ctx, store.Options{
+		Path:      c.dbPath,
 		Retention: cfg.Database.Retention,
 		Now:       o.Now,
 		OnError:   func(err error) { logger.WithError(err).Warn("analytics write failed") },
@@ -61,35 +63,35 @@ func openParts(ctx context.Context, cfg config.Config, o Options, logger *logrus
 		return nil, nil, err
 	}
 	closers := []func(){func() {
-		if err := p.store.Close(); err != nil {
+		if err := c.store.Close(); err != nil {
 			logger.WithError(err).Warn("closing the analytics database")
 		}
 	}}
 	if cfg.Cache.Enabled && cfg.Cache.Size > 0 {
-		if p.cache, err = cache.New(cache.Options{MaxBytes: cfg.Cache.Size, TTL: cfg.Cache.TTL}); err != nil {
+		if c.cache, err = cache.New(cache.Options{MaxBytes: cfg.Cache.Size, TTL: cfg.Cache.TTL}); err != nil {
 			closers[0]()
 			return nil, nil, err
 		}
-		closers = append(closers, p.cache.Close)
+		closers = append(closers, c.cache.Close)
 	}
-	src := metrics.Sources{Queued: p.store.Queued, Dropped: p.store.Dropped}
-	if p.cache != nil {
+	src := metrics.Sources{Queued: c.store.Queued, Dropped: c.store.Dropped}
+	if c.cache != nil {
 		src.Cache = func() metrics.CacheFigures {
-			s := p.cache.Stats()
+			s := c.cache.Stats()
 			return metrics.CacheFigures{Hits: s.Hits, Misses: s.Misses, Bypasses: s.Bypasses, Stores: s.Stores, Evictions: s.Evictions, Entries: s.Entries, Bytes: s.Bytes, MaxBytes: s.MaxBytes}
 		}
 	}
-	src.InFlight = func() int64 { return p.proxy.Stats().InFlight }
-	p.metrics = metrics.New(metrics.Build{Version: o.Info.Version, Commit: o.Info.Commit, GoVersion: o.Info.GoVersion}, src)
-	p.live = live.New(control.MaxLiveSessions)
-	recorder := &analytics.Recorder{Prices: prices, Queue: p.store, Observe: func(r store.Record) {
-		p.metrics.Observe(r)
-		if p.live.Subscribers() > 0 {
-			p.live.Publish(analytics.Request(r, 0))
+	src.InFlight = func() int64 { return c.proxy.Stats().InFlight }
+	c.metrics = metrics.New(metrics.Build{Version: o.Info.Version, Commit: o.Info.Commit, GoVersion: o.Info.GoVersion}, src)
+	c.live = live.New(control.MaxLiveSessions)
+	recorder := &analytics.Recorder{Prices: prices, Queue: c.store, Observe: func(r store.Record) {
+		c.metrics.Observe(r)
+		if c.live.Subscribers() > 0 {
+			c.live.Publish(analytics.Request(r, 0))
 		}
 	}}
-	p.proxy = proxy.New(proxy.Options{
-		Upstream:      p.upstream,
+	c.proxy = proxy.New(proxy.Options{
+		Upstream:      c.upstream,
 		APIKey:        o.APIKey,
 		MaxBodyBytes:  cfg.Server.MaxBodySize,
 		HeaderTimeout: cfg.Upstream.HeaderTimeout,
@@ -97,7 +99,7 @@ func openParts(ctx context.Context, cfg config.Config, o Options, logger *logrus
 		RootCAs:       o.UpstreamRoots,
 		Logger:        logger,
 		Now:           o.Now,
-		Cache:         p.cache,
+		Cache:         c.cache,
 		CacheMaxEntry: int(min(cfg.Cache.Size, 64<<20)),
 		OnDone:        recorder.Record,
 	})
@@ -106,7 +108,7 @@ func openParts(ctx context.Context, cfg config.Config, o Options, logger *logrus
 			closers[i]()
 		}
 	}
-	return p, closeAll, nil
+	return c, closeAll, nil
 }
 
 // loadPrices is the built-in table with the user's file on top, if any.
@@ -127,45 +129,45 @@ func loadPrices(path string) (*pricing.Table, error) {
 }
 
 // stats answers /api/stats.
-func (p *parts) stats(now func() time.Time) func(ctx context.Context, name string) (*control.Stats, error) {
+func (c *components) stats(now func() time.Time) func(ctx context.Context, name string) (*control.Stats, error) {
 	return func(ctx context.Context, name string) (*control.Stats, error) {
 		if _, _, err := analytics.Range(name, now(), time.Local); err != nil {
 			return nil, apierror.New(http.StatusBadRequest, "%s", err.Error())
 		}
 		var cs *cache.Stats
-		if p.cache != nil {
-			s := p.cache.Stats()
+		if c.cache != nil {
+			s := c.cache.Stats()
 			cs = &s
 		}
-		return analytics.Report(ctx, p.store, name, now(), time.Local, p.store.Dropped(), cs)
+		return analytics.Report(ctx, c.store, name, now(), time.Local, c.store.Dropped(), cs)
 	}
 }
 
 // requests answers /api/requests.
-func (p *parts) requests(ctx context.Context, limit int, before int64) (*control.Requests, error) {
-	return analytics.Requests(ctx, p.store, limit, before)
+func (c *components) requests(ctx context.Context, limit int, before int64) (*control.Requests, error) {
+	return analytics.Requests(ctx, c.store, limit, before)
 }
 
-// instance is what /api/instance needs of the parts; listen is the base
+// instance is what /api/instance needs of the components; listen is the base
 // URL clients use.
-func (p *parts) instance(listen, service string) func() control.Instance {
+func (c *components) instance(listen, service string) func() control.Instance {
 	return func() control.Instance {
-		return control.Instance{Listen: listen, Upstream: p.upstream.Redacted(), Database: p.dbPath,
-			Cache: p.cacheStats(), Service: service}
+		return control.Instance{Listen: listen, Upstream: c.upstream.Redacted(), Database: c.dbPath,
+			Cache: c.cacheStats(), Service: service}
 	}
 }
 
 // cacheStats answers the control API's cache route.
-func (p *parts) cacheStats() *control.CacheStats {
-	if p.cache == nil {
+func (c *components) cacheStats() *control.CacheStats {
+	if c.cache == nil {
 		return analytics.CacheReport(nil)
 	}
-	s := p.cache.Stats()
+	s := c.cache.Stats()
 	return analytics.CacheReport(&s)
 }
 
-func (p *parts) clearCache() {
-	if p.cache != nil {
-		p.cache.Clear()
+func (c *components) clearCache() {
+	if c.cache != nil {
+		c.cache.Clear()
 	}
 }
