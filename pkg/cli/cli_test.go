@@ -75,25 +75,58 @@ func TestRunFlagParsing(t *testing.T) {
 	}
 }
 
-func TestPickInstances(t *testing.T) {
+// Every command chooses its instance with instanceFlags: the same answers
+// and the same messages for shutdown, stats, logs, cache and dashboard.
+func TestChooseInstances(t *testing.T) {
 	a, b := runstate.State{Port: 3000, PID: 1}, runstate.State{Port: 3001, PID: 2}
-	if got, err := pickInstances([]runstate.State{a, b}, 0, true); err != nil || len(got) != 2 {
-		t.Errorf("--all: %v %v", got, err)
+	two, one := []runstate.State{a, b}, []runstate.State{a}
+	for _, tt := range []struct {
+		name    string
+		flags   instanceFlags
+		running []runstate.State
+		pids    []int // the chosen instances
+		code    int   // exit code of the error; 0 for none
+		msg     string
+	}{
+		{"--all", instanceFlags{all: true, allowAll: true}, two, []int{1, 2}, 0, ""},
+		{"--all of none", instanceFlags{all: true, allowAll: true}, nil, nil, 0, ""},
+		{"--port", instanceFlags{port: 3001}, two, []int{2}, 0, ""},
+		{"--port, shutdown", instanceFlags{port: 3001, allowAll: true}, two, []int{2}, 0, ""},
+		{"--port not running", instanceFlags{port: 4000}, two, nil, exitNotRunning, "no cco instance is running on port 4000"},
+		{"--port, none running", instanceFlags{port: 4000}, nil, nil, exitNotRunning, "no cco instance is running on port 4000"},
+		{"the only one", instanceFlags{}, one, []int{1}, 0, ""},
+		{"the only one, shutdown", instanceFlags{allowAll: true}, one, []int{1}, 0, ""},
+		{"none", instanceFlags{}, nil, nil, exitNotRunning, "no cco instance is running"},
+		{"none, shutdown", instanceFlags{allowAll: true}, nil, nil, exitNotRunning, "no cco instance is running"},
+		{"several", instanceFlags{}, two, nil, exitUsage, "2 instances are running (ports 3000, 3001); choose one with --port"},
+		{"several, shutdown", instanceFlags{allowAll: true}, two, nil, exitUsage, "2 instances are running (ports 3000, 3001); choose one with --port or use --all"},
+	} {
+		got, err := tt.flags.choose(tt.running)
+		var pids []int
+		for _, st := range got {
+			pids = append(pids, st.PID)
+		}
+		var printed bytes.Buffer
+		code := exitCode(&printed, err)
+		if !reflect.DeepEqual(pids, tt.pids) || code != tt.code || (tt.msg != "" && printed.String() != "cco: "+tt.msg+"\n") {
+			t.Errorf("%s: chose %v, exit %d %q; want %v, exit %d %q", tt.name, pids, code, printed.String(), tt.pids, tt.code, tt.msg)
+		}
+		if (code == exitNotRunning) != notRunning(err) {
+			t.Errorf("%s: notRunning(%v) = %v", tt.name, err, notRunning(err))
+		}
+		if tt.flags.all {
+			continue
+		}
+		st, err := tt.flags.one(tt.running)
+		if (err == nil) != (len(tt.pids) == 1) || err == nil && st.PID != tt.pids[0] {
+			t.Errorf("%s: one() = %+v, %v", tt.name, st, err)
+		}
 	}
-	if got, err := pickInstances([]runstate.State{a, b}, 3001, false); err != nil || len(got) != 1 || got[0].PID != 2 {
-		t.Errorf("--port: %v %v", got, err)
+	if _, err := (instanceFlags{}).one(nil); !errors.Is(err, errNoneRunning) {
+		t.Errorf("none running is not errNoneRunning: %v", err)
 	}
-	if _, err := pickInstances([]runstate.State{a, b}, 0, false); err == nil || exitCode(&bytes.Buffer{}, err) != exitUsage || !strings.Contains(err.Error(), "ports 3000, 3001") {
-		t.Errorf("ambiguous: %v", err)
-	}
-	if _, err := pickInstances(nil, 0, false); exitCode(&bytes.Buffer{}, err) != exitNotRunning {
-		t.Errorf("none: %v", err)
-	}
-	if got, err := pickInstances(nil, 0, true); err != nil || len(got) != 0 {
-		t.Errorf("--all of none: %v %v", got, err)
-	}
-	if got, err := pickInstances([]runstate.State{a}, 0, false); err != nil || len(got) != 1 {
-		t.Errorf("only one: %v %v", got, err)
+	if _, err := (instanceFlags{port: 3000}).one(nil); errors.Is(err, errNoneRunning) {
+		t.Errorf("a named port not running is errNoneRunning: %v", err)
 	}
 }
 

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -67,9 +66,7 @@ func runCache(ctx context.Context, sys *System, o cacheOptions) error {
 		return err
 	}
 	if o.json {
-		enc := json.NewEncoder(sys.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(s)
+		return writeJSON(sys.Stdout, s)
 	}
 	if !s.Enabled {
 		fmt.Fprintln(sys.Stdout, "the response cache is off (cache.enabled = false, or cache.size = 0)")

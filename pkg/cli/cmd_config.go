@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -94,9 +93,7 @@ func runConfigShow(sys *System, o configOptions) error {
 		return fmt.Errorf("credentials: %w", err)
 	}
 	if o.json {
-		enc := json.NewEncoder(sys.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
+		return writeJSON(sys.Stdout, struct {
 			Path        string            `json:"path"`
 			Exists      bool              `json:"exists"`
 			Settings    []config.Setting  `json:"settings"`

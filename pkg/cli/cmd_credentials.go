@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -219,9 +218,7 @@ func runCredentialsList(sys *System, st credentialStore, o credentialsOptions) e
 		return err
 	}
 	if o.json {
-		enc := json.NewEncoder(sys.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
+		return writeJSON(sys.Stdout, struct {
 			Backend string   `json:"backend"`
 			Where   string   `json:"where"`
 			Names   []string `json:"names"`

@@ -47,8 +47,17 @@ func (memStore) Label() string   { return "encrypted file" }
 // -update.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", "credentials", name)
-	if *update {
+	goldenFile(t, filepath.Join("testdata", "credentials", name), got)
+}
+
+// goldenFile compares got with the file at path, or rewrites it with
+// -update. Golden files are never edited by hand.
+func goldenFile(t *testing.T, path, got string) {
+	t.Helper()
+	if *updateGolden {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -56,10 +65,10 @@ func golden(t *testing.T, name, got string) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (run the tests with -update to write it)", err)
+		t.Fatalf("%v (go test ./pkg/cli -update writes it)", err)
 	}
 	if got != string(want) {
-		t.Errorf("%s differs (run with -update if the change is intended):\n got:\n%s\nwant:\n%s", path, got, want)
+		t.Errorf("%s differs (go test ./pkg/cli -update rewrites it, if the change is intended):\n got:\n%s\nwant:\n%s", path, got, want)
 	}
 }
 

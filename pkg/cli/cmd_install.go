@@ -12,7 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/visiquate/cco/pkg/service"
-	selfupdate "github.com/visiquate/cco/pkg/update"
+	"github.com/visiquate/cco/pkg/update"
 	"github.com/visiquate/cco/pkg/version"
 )
 
@@ -140,13 +140,13 @@ func userFolders(sys *System) (service.Folders, error) {
 
 // packagedService says how to start the service a package ships, when
 // cco came from one ("" otherwise).
-func packagedService(m selfupdate.Method) string {
+func packagedService(m update.Method) string {
 	switch m {
-	case selfupdate.Deb, selfupdate.RPM, selfupdate.Package:
+	case update.Deb, update.RPM, update.Package:
 		return fmt.Sprintf("cco was installed by a package (%s), which ships its own systemd units; start one of them instead:\n"+
 			"  sudo systemctl enable --now cco      # one cco for the machine (settings in /etc/cco)\n"+
 			"  systemctl --user enable --now cco    # one cco for you", m)
-	case selfupdate.Homebrew:
+	case update.Homebrew:
 		return "cco was installed by Homebrew, which runs it as a service itself:\n" +
 			"  brew services start cco"
 	}
@@ -163,7 +163,7 @@ func runInstall(ctx context.Context, info version.Info, sys *System, o installOp
 		return err
 	}
 	getenv := func(k string) string { v, _ := sys.LookupEnv(k); return v }
-	method := selfupdate.Detector{GOOS: sys.GOOS, ManagedBy: info.ManagedBy, Getenv: getenv, Home: sys.Home}.Detect(resolved)
+	method := update.Detector{GOOS: sys.GOOS, ManagedBy: info.ManagedBy, Getenv: getenv, Home: sys.Home}.Detect(resolved)
 	if msg := packagedService(method); msg != "" {
 		return errors.New(msg)
 	}

@@ -96,20 +96,17 @@ func logFileFor(sys *System, o logsOptions) (string, error) {
 		return "", err
 	}
 	port := o.port
-	if port == 0 {
-		switch len(running) {
-		case 0:
-			port = lc.resolved.Config.Server.Port
-		case 1:
-			port = running[0].Port
-		default:
-			return "", usagef("%d instances are running (ports %s); choose one with --port", len(running), ports(running))
-		}
-	}
-	for _, st := range running {
-		if st.Port == port && st.LogFile != "" {
+	st, err := instanceFlags{port: o.port}.one(running)
+	switch {
+	case err == nil:
+		if st.LogFile != "" {
 			return st.LogFile, nil
 		}
+		port = st.Port
+	case !notRunning(err):
+		return "", err
+	case port == 0: // none running: the configured port's log
+		port = lc.resolved.Config.Server.Port
 	}
 	return filepath.Join(lc.paths.LogDir(), "cco-"+strconv.Itoa(port)+".log"), nil
 }

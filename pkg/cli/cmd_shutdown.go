@@ -55,7 +55,7 @@ func runShutdown(ctx context.Context, sys *System, o shutdownOptions) error {
 	if err != nil {
 		return err
 	}
-	targets, err := pickInstances(running, o.port, o.all)
+	targets, err := instanceFlags{port: o.port, all: o.all, allowAll: true}.choose(running)
 	if err != nil {
 		return err
 	}
@@ -75,38 +75,6 @@ func runShutdown(ctx context.Context, sys *System, o shutdownOptions) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// pickInstances chooses what to act on: the instance on port, all of them,
-// or the only one running.
-func pickInstances(running []runstate.State, port int, all bool) ([]runstate.State, error) {
-	switch {
-	case all:
-		return running, nil
-	case port != 0:
-		for _, st := range running {
-			if st.Port == port {
-				return []runstate.State{st}, nil
-			}
-		}
-		return nil, exitStatus{code: exitNotRunning, msg: fmt.Sprintf("no cco instance is running on port %d", port)}
-	case len(running) == 0:
-		return nil, exitStatus{code: exitNotRunning, msg: "no cco instance is running"}
-	case len(running) > 1:
-		return nil, usagef("%d instances are running (ports %s); choose one with --port or use --all", len(running), ports(running))
-	}
-	return running, nil
-}
-
-func ports(list []runstate.State) string {
-	s := ""
-	for i, st := range list {
-		if i > 0 {
-			s += ", "
-		}
-		s += fmt.Sprint(st.Port)
-	}
-	return s
 }
 
 // stopInstance asks over the control API, falls back to a signal, and

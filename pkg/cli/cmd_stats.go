@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -64,9 +63,9 @@ func runStats(ctx context.Context, sys *System, o statsOptions) error {
 		return err
 	}
 	var report *control.Stats
-	if st, ok, err := oneInstance(running, o.port); err != nil {
-		return err
-	} else if ok {
+	st, err := instanceFlags{port: o.port}.one(running)
+	switch {
+	case err == nil:
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		r, err := control.Client{HTTP: sys.HTTP, BaseURL: st.BaseURL()}.Stats(ctx, o.rangeName)
@@ -74,55 +73,17 @@ func runStats(ctx context.Context, sys *System, o statsOptions) error {
 			return err
 		}
 		report = &r
-	} else {
+	case errors.Is(err, errNoneRunning): // with none running, the database itself
 		if report, err = offlineStats(ctx, sys, lc.resolved.Config, o.rangeName); err != nil {
 			return err
 		}
+	default:
+		return err
 	}
 	if o.json {
-		enc := json.NewEncoder(sys.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(report)
+		return writeJSON(sys.Stdout, report)
 	}
 	return printStats(sys.Stdout, report)
-}
-
-// runningInstance is the instance a command acts on: the one on port, else
-// the only one running; none running is exit 3.
-func runningInstance(sys *System, port int) (runstate.State, error) {
-	dir, err := pidDir(sys)
-	if err != nil {
-		return runstate.State{}, err
-	}
-	running, _, err := runstate.List(dir)
-	if err != nil {
-		return runstate.State{}, err
-	}
-	st, ok, err := oneInstance(running, port)
-	if err == nil && !ok {
-		err = exitStatus{code: exitNotRunning, msg: "no cco instance is running"}
-	}
-	return st, err
-}
-
-// oneInstance picks the instance to ask: the one on port, else the only
-// one running; ok is false when none is.
-func oneInstance(running []runstate.State, port int) (runstate.State, bool, error) {
-	if port != 0 {
-		for _, st := range running {
-			if st.Port == port {
-				return st, true, nil
-			}
-		}
-		return runstate.State{}, false, exitStatus{code: exitNotRunning, msg: fmt.Sprintf("no cco instance is running on port %d", port)}
-	}
-	switch len(running) {
-	case 0:
-		return runstate.State{}, false, nil
-	case 1:
-		return running[0], true, nil
-	}
-	return runstate.State{}, false, usagef("%d instances are running (ports %s); choose one with --port", len(running), ports(running))
 }
 
 // offlineStats reads the database directly when no instance runs.

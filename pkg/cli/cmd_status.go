@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -67,9 +66,7 @@ func runStatus(ctx context.Context, sys *System, o statusOptions) error {
 		list = append(list, s)
 	}
 	if o.json {
-		enc := json.NewEncoder(sys.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(list); err != nil {
+		if err := writeJSON(sys.Stdout, list); err != nil {
 			return err
 		}
 	} else if len(list) > 0 {

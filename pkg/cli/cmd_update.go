@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,7 +17,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/visiquate/cco/pkg/runstate"
-	selfupdate "github.com/visiquate/cco/pkg/update"
+	"github.com/visiquate/cco/pkg/update"
 	"github.com/visiquate/cco/pkg/version"
 )
 
@@ -67,13 +66,11 @@ func updateCommand(info version.Info, sys *System) *cli.Command {
 			if o.rollback && (o.check || o.version != "" || o.channel != "" || o.force) {
 				return usagef("--rollback takes only --yes and --json")
 			}
-			if o.channel != "" && o.channel != selfupdate.Stable && o.channel != selfupdate.Beta {
-				return usagef("--channel %q: want stable or beta", o.channel)
-			}
-			if o.version != "" {
-				if _, err := version.Parse(strings.TrimPrefix(o.version, "v")); err != nil {
-					return usagef("--version %q: %v", o.version, err)
-				}
+			// The request is checked here, before anything is loaded, and
+			// again (the same function) when it is made with the configured
+			// channel filled in.
+			if _, err := (update.Request{Channel: o.channel, Version: o.version}).Validate(); err != nil {
+				return flagError(err)
 			}
 			return runUpdate(c.Context, info, sys, o)
 		},
@@ -86,16 +83,16 @@ func (o updateOptions) canAsk(sys *System) bool { return sys.Interactive && !o.j
 
 // newUpdater builds the Updater from the environment: CCO_GITHUB_API_URL and
 // CCO_UPDATE_REPO override where releases come from.
-func newUpdater(info version.Info, sys *System, cacheDir string, progress func(string, int64, io.Reader) io.Reader) (*selfupdate.Updater, error) {
+func newUpdater(info version.Info, sys *System, cacheDir string, progress func(string, int64, io.Reader) io.Reader) (*update.Updater, error) {
 	getenv := func(k string) string { v, _ := sys.LookupEnv(k); return v }
-	return selfupdate.New(selfupdate.Config{
+	return update.New(update.Config{
 		Info:     info,
 		Repo:     getenv("CCO_UPDATE_REPO"),
 		APIURL:   getenv("CCO_GITHUB_API_URL"),
 		Getenv:   getenv,
 		HTTP:     &http.Client{Timeout: 10 * time.Minute},
 		LockDir:  cacheDir,
-		Detector: selfupdate.Detector{Home: sys.Home},
+		Detector: update.Detector{Home: sys.Home},
 		Progress: progress,
 	})
 }
@@ -131,7 +128,11 @@ func runUpdate(ctx context.Context, info version.Info, sys *System, o updateOpti
 	if channel == "" {
 		channel = lc.resolved.Config.Updates.Channel
 	}
-	req := selfupdate.Request{Channel: channel, Version: strings.TrimPrefix(o.version, "v"), Force: o.force}
+	// Validated on the flags already, and updates.channel by the config.
+	req, err := update.Request{Channel: channel, Version: o.version, Force: o.force}.Validate()
+	if err != nil {
+		return err
+	}
 	if o.check {
 		plan, err := u.Check(ctx, req)
 		if err != nil {
@@ -139,14 +140,14 @@ func runUpdate(ctx context.Context, info version.Info, sys *System, o updateOpti
 		}
 		return printPlan(sys.Stdout, plan, o.json)
 	}
-	plan, res, err := u.Update(ctx, req, func(p *selfupdate.Plan) bool {
+	plan, res, err := u.Update(ctx, req, func(p *update.Plan) bool {
 		return o.yes || o.canAsk(sys) && ask(sys, fmt.Sprintf("Update cco %s to %s (%s)? [y/N] ", p.Current, p.Latest, p.Executable))
 	})
-	if errors.Is(err, selfupdate.ErrDeclined) && !o.canAsk(sys) {
+	if errors.Is(err, update.ErrDeclined) && !o.canAsk(sys) {
 		return usagef("cco %s is available, but this is not a terminal to ask on: run `cco update --yes` to install it", plan.Latest)
 	}
 	if err != nil {
-		var me *selfupdate.ManagedError
+		var me *update.ManagedError
 		if errors.As(err, &me) && o.json {
 			_ = printPlan(sys.Stdout, plan, true)
 		}
@@ -158,9 +159,9 @@ func runUpdate(ctx context.Context, info version.Info, sys *System, o updateOpti
 	restarts := restartInstances(ctx, sys, lc, res.To)
 	if o.json {
 		return writeJSON(sys.Stdout, struct {
-			Plan     *selfupdate.Plan   `json:"plan"`
-			Result   *selfupdate.Result `json:"result"`
-			Restarts []restart          `json:"instances"`
+			Plan     *update.Plan   `json:"plan"`
+			Result   *update.Result `json:"result"`
+			Restarts []restart      `json:"instances"`
 		}{plan, res, restarts})
 	}
 	fmt.Fprintf(sys.Stdout, "cco updated: %s -> %s (%s)\nThe replaced binary is kept at %s; `cco update --rollback` puts it back.\n",
@@ -169,11 +170,11 @@ func runUpdate(ctx context.Context, info version.Info, sys *System, o updateOpti
 	return nil
 }
 
-func runRollback(ctx context.Context, sys *System, u *selfupdate.Updater, o updateOptions) error {
+func runRollback(ctx context.Context, sys *System, u *update.Updater, o updateOptions) error {
 	res, err := u.Rollback(ctx, func(from, to string) bool {
 		return o.yes || o.canAsk(sys) && ask(sys, fmt.Sprintf("Roll cco back from %s to %s? [y/N] ", from, to))
 	})
-	if errors.Is(err, selfupdate.ErrDeclined) && !o.canAsk(sys) {
+	if errors.Is(err, update.ErrDeclined) && !o.canAsk(sys) {
 		return usagef("this is not a terminal to ask on: run `cco update --rollback --yes`")
 	}
 	if err != nil {
@@ -187,7 +188,17 @@ func runRollback(ctx context.Context, sys *System, u *selfupdate.Updater, o upda
 	return nil
 }
 
-func printPlan(w io.Writer, p *selfupdate.Plan, asJSON bool) error {
+// flagError makes a request update.Request.Validate refused a usage error
+// that names the flag: --channel "nightly": want stable or beta.
+func flagError(err error) error {
+	var re *update.RequestError
+	if errors.As(err, &re) {
+		return usagef("--%s %q: %v", re.Field, re.Value, re.Err)
+	}
+	return err
+}
+
+func printPlan(w io.Writer, p *update.Plan, asJSON bool) error {
 	if asJSON {
 		return writeJSON(w, p)
 	}
@@ -198,12 +209,6 @@ func printPlan(w io.Writer, p *selfupdate.Plan, asJSON bool) error {
 	_, err := fmt.Fprintf(w, "current: %s (%s install: %s)\nchannel: %s\nnewest:  %s\nupdate:  %s\n",
 		p.Current, p.Method, p.Executable, p.Channel, latest, p.Action)
 	return err
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 // ask puts a yes/no question on the terminal; only y or yes is yes.

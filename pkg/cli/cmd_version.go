@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 
@@ -30,9 +29,7 @@ func versionCommand(info version.Info, sys *System) *cli.Command {
 
 func runVersion(w io.Writer, info version.Info, opts versionOptions) error {
 	if opts.json {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(info)
+		return writeJSON(w, info)
 	}
 	commit := info.Commit
 	if info.Modified {

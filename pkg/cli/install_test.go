@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/visiquate/cco/pkg/service"
-	selfupdate "github.com/visiquate/cco/pkg/update"
+	"github.com/visiquate/cco/pkg/update"
 )
 
 // recorder is a service.Runner that records the calls.
@@ -95,7 +95,7 @@ func TestInstallPointsPackagesAtTheirService(t *testing.T) {
 		t.Errorf("calls %q", r.calls)
 	}
 	for m, want := range map[string]string{"homebrew": "brew services start cco", "manual": "", "scoop": "", "go": ""} {
-		if got := packagedService(selfupdate.Method(m)); (want == "") != (got == "") || !strings.Contains(got, want) {
+		if got := packagedService(update.Method(m)); (want == "") != (got == "") || !strings.Contains(got, want) {
 			t.Errorf("%s: %q", m, got)
 		}
 	}

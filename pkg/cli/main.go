@@ -2,13 +2,29 @@
 // (which lives only here), and the one place where errors become exit codes.
 //
 // Every command is an options struct, a function that fills it from flags,
-// and a run function that writes only to the streams in System.
+// and a run function that writes only to the streams in System. Commands
+// that act on a running instance choose it with instanceFlags (instances.go),
+// so that "which instance" has one answer and one set of messages; every
+// --json output goes through writeJSON.
 //
-// It may import every cco package below it.
+// It sits at the top and may import any cco package below it. It imports:
+//   - config: settings, their sources, platform paths (every command);
+//   - daemon: a running instance, for `cco run`;
+//   - runstate: the state files that say which instances run;
+//   - control: the client of a running instance's control API;
+//   - analytics, store and pricing: `cco stats` without a running instance,
+//     and its money figures;
+//   - logging: the log files `cco logs` reads and follows;
+//   - credentials and secret: `cco credentials`, and the keys `cco run` reads,
+//     held as secrets that never print;
+//   - service: launchd, systemd and Windows service install and control;
+//   - update: `cco update` and the install-method check of `cco install`;
+//   - version: the build being run.
 package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -192,6 +208,14 @@ func onUsageError(_ *cli.Context, err error, _ bool) error {
 // configFlag is --config, shared by the commands that read configuration.
 func configFlag() cli.Flag {
 	return &cli.StringFlag{Name: "config", Usage: "config file `PATH` (env CCO_CONFIG)"}
+}
+
+// writeJSON is how every --json output is written: indented two spaces,
+// one value, a newline at the end.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // noArgs refuses stray positional arguments.
