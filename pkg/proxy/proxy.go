@@ -3,8 +3,11 @@
 // that carry no credentials. Streams (text/event-stream) are relayed event by
 // event as they arrive.
 //
-// It is httputil.ReverseProxy with four things around it:
+// It is httputil.ReverseProxy with five things around it:
 //
+//   - The path is cleaned (forwardPath says how); one that leaves /v1/ once
+//     cleaned gets 400 and never reaches the upstream, which would otherwise
+//     get the injected API key on a path outside the API.
 //   - The request body is read in full (bounded by MaxBodyBytes) before the
 //     upstream request starts. A ReverseProxy that hands the server's body to
 //     the Transport races with the server: once the response headers are
@@ -202,6 +205,14 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			panic(aborted) // http.ErrAbortHandler: net/http drops the connection
 		}
 	}()
+
+	clean, raw, ok := forwardPath(r.URL)
+	if !ok {
+		p.answerError(w, ex, "path leaves /v1/ once cleaned", &apierror.Error{Status: http.StatusBadRequest, NoRetry: true,
+			Message: "cco forwards only paths under /v1/, and this one leaves /v1/ once its dot segments are resolved"})
+		return
+	}
+	r.URL.Path, r.URL.RawPath = clean, raw
 
 	body, err := p.readBody(r)
 	switch {
