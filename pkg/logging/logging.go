@@ -29,17 +29,18 @@ func New(opts Options) (*logrus.Logger, error) {
 		return nil, fmt.Errorf("log level: %w", err)
 	}
 	var f logrus.Formatter
-	switch opts.Format {
+	format := opts.Format
+	switch format {
 	case "json":
 		f = &logrus.JSONFormatter{}
 	case "text", "":
-		f = &logrus.TextFormatter{FullTimestamp: true}
+		f, format = &logrus.TextFormatter{FullTimestamp: true}, "text"
 	default:
 		return nil, fmt.Errorf("log format %q is not text or json", opts.Format)
 	}
 	return &logrus.Logger{
 		Out:       opts.Out,
-		Formatter: &redactor{next: f},
+		Formatter: &redactor{next: f, format: format},
 		Hooks:     make(logrus.LevelHooks),
 		Level:     level,
 		ExitFunc:  func(int) { panic("logging: Fatal is not used in cco; return an error instead") },
@@ -48,7 +49,11 @@ func New(opts Options) (*logrus.Logger, error) {
 
 // redactor formats with next, then masks anything that looks like a secret,
 // so a key cannot leak through a message, a field or an error's text.
-type redactor struct{ next logrus.Formatter }
+// format ("text" or "json") names next's format for Log's own formatting.
+type redactor struct {
+	next   logrus.Formatter
+	format string
+}
 
 func (r *redactor) Format(e *logrus.Entry) ([]byte, error) {
 	b, err := r.next.Format(e)
@@ -79,8 +84,13 @@ var secretPatterns = []struct {
 	{regexp.MustCompile(`sk-ant-[A-Za-z0-9_\-]{6,}`), []byte("sk-ant-" + Redacted)},
 }
 
-// Redact masks API keys, bearer tokens and values of secret-named fields in b.
+// Redact masks API keys, bearer tokens and values of secret-named fields in
+// b. A line with nothing any pattern could match (most lines) comes back
+// as it is, without running the patterns.
 func Redact(b []byte) []byte {
+	if !maySecret(b) {
+		return b
+	}
 	for _, p := range secretPatterns {
 		b = p.re.ReplaceAll(b, p.repl)
 	}
@@ -101,4 +111,63 @@ func RotatingFile(path string, maxSize int64, maxBackups int, compress bool) io.
 		MaxBackups: maxBackups,
 		Compress:   compress,
 	}
+}
+
+// maySecret reports whether any of secretPatterns could match in b: every
+// match holds one of the words below, in any case. The patterns fold case
+// the Unicode way, where K (U+212A) matches k and ſ (U+017F) matches s, so
+// either of those sends b to the patterns too.
+func maySecret(b []byte) bool {
+	for i := 0; i < len(b); i++ {
+		switch b[i] | 0x20 { // ASCII letters to lower case (other bytes do not matter here)
+		case 'b':
+			if hasFold(b[i:], "bearer") {
+				return true
+			}
+		case 'k':
+			if hasFold(b[i:], "key") {
+				return true
+			}
+		case 'a':
+			if hasFold(b[i:], "authorization") {
+				return true
+			}
+		case 't':
+			if hasFold(b[i:], "token") {
+				return true
+			}
+		case 's':
+			if hasFold(b[i:], "secret") || hasFold(b[i:], "sk-ant-") {
+				return true
+			}
+		case 'p':
+			if hasFold(b[i:], "password") {
+				return true
+			}
+		}
+		if b[i] == 0xe2 || b[i] == 0xc5 { // first bytes of K and ſ
+			if i+2 < len(b) && b[i] == 0xe2 && b[i+1] == 0x84 && b[i+2] == 0xaa || i+1 < len(b) && b[i] == 0xc5 && b[i+1] == 0xbf {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hasFold reports whether b starts with word (lower-case ASCII), ignoring
+// ASCII case.
+func hasFold(b []byte, word string) bool {
+	if len(b) < len(word) {
+		return false
+	}
+	for i := range len(word) {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != word[i] {
+			return false
+		}
+	}
+	return true
 }
