@@ -5,8 +5,11 @@
 // the health, readiness and control handlers. /v1/* goes to the proxy.
 //
 // Every request passes, in this order: panic recovery, the request log,
-// the rate limit, the access-token gate, the Host check, the Origin check,
-// then the route (and, for control routes, their own guards).
+// the rate limit, the access-token gate, the Host check, the Origin check
+// (which also refuses what Fetch Metadata marks cross-site or same-site, on
+// every route, /v1/* included: an <img> or <script> tag on any page must
+// not spend the injected API key), then the route (and, for control
+// routes, their own guards).
 //
 //   - The rate limit comes before the gate so that refused requests spend
 //     the client's budget too: a flood of guessed tokens from one address
@@ -312,16 +315,45 @@ func (s *Server) checkHost(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// checkOrigin refuses cross-origin requests: a browser page may talk to cco
-// only if it was served by cco itself. No CORS headers are ever sent.
+// checkOrigin refuses what a browser sends on behalf of another site (see
+// browserRefusal): a page may talk to cco only if cco served it. No CORS
+// headers are ever sent.
 func (s *Server) checkOrigin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		if o := r.Header.Get("Origin"); o != "" && !strings.EqualFold(o, "http://"+r.Host) {
-			return &apierror.Error{Status: http.StatusForbidden, Type: "permission_error", NoRetry: true,
-				Message: "cross-origin requests are refused"}
+		if why := browserRefusal(r.Method, r.Host, r.Header); why != "" {
+			return &apierror.Error{Status: http.StatusForbidden, Type: "permission_error", NoRetry: true, Message: why}
 		}
 		return next(c)
+	}
+}
+
+// browserRefusal says why a request must be refused as one a browser made
+// for another site, or "" when it may pass. Clients that are not browsers
+// (Claude Code, the SDKs, curl) send neither Origin nor Sec-Fetch-Site and
+// always pass.
+//
+//   - An Origin other than cco's own (http:// and the Host) is refused.
+//   - Sec-Fetch-Site (Fetch Metadata, which browsers send to loopback and
+//     https origins, also for <img>, <script> and form posts that carry no
+//     Origin) must be same-origin; "none", a URL the user typed or
+//     bookmarked, is accepted for GET and HEAD only. cross-site, same-site
+//     (another port of localhost is the same site) and unknown values are
+//     refused.
+func browserRefusal(method, host string, h http.Header) string {
+	if o := h.Get("Origin"); o != "" && !strings.EqualFold(o, "http://"+host) {
+		return "cross-origin requests are refused"
+	}
+	switch site := h.Get("Sec-Fetch-Site"); site {
+	case "", "same-origin":
+		return ""
+	case "none":
+		if method == http.MethodGet || method == http.MethodHead {
+			return ""
+		}
+		return "a browser request the user started may only GET a page"
+	default:
+		return "requests a browser sends for another site (Sec-Fetch-Site: " + site + ") are refused"
 	}
 }
 

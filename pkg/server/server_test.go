@@ -152,7 +152,7 @@ func TestControlRefusals(t *testing.T) {
 		{"lan host", map[string]string{control.TokenHeader: token, "Host": "192.168.1.5:3000"}, 403, "permission_error", true},
 		{"browser origin", map[string]string{control.TokenHeader: token, "Origin": "https://evil.example"}, 403, "permission_error", true},
 		{"even a loopback origin", map[string]string{control.TokenHeader: token, "Origin": "http://127.0.0.1:3000"}, 403, "permission_error", false},
-		{"fetch metadata", map[string]string{control.TokenHeader: token, "Sec-Fetch-Site": "cross-site"}, 403, "permission_error", false},
+		{"fetch metadata", map[string]string{control.TokenHeader: token, "Sec-Fetch-Site": "cross-site"}, 403, "permission_error", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
