@@ -22,7 +22,7 @@ var layers = map[string][]string{
 	"pkg/daemon":     {"pkg/analytics", "pkg/apierror", "pkg/cache", "pkg/config", "pkg/control", "pkg/live", "pkg/logging", "pkg/metrics", "pkg/pricing", "pkg/proxy", "pkg/runstate", "pkg/secret", "pkg/server", "pkg/store", "pkg/update", "pkg/version"},
 	"pkg/server":     {"pkg/apierror", "pkg/control", "pkg/dashboard", "pkg/live", "pkg/proxy", "pkg/secret", "pkg/version"},
 	"pkg/analytics":  {"pkg/cache", "pkg/control", "pkg/pricing", "pkg/proxy", "pkg/store"},
-	"pkg/proxy":      {"pkg/apierror", "pkg/cache", "pkg/secret", "pkg/usage"},
+	"pkg/proxy":      {"pkg/apierror", "pkg/cache", "pkg/logging", "pkg/secret", "pkg/usage"},
 	"pkg/cache":      {},
 	"pkg/usage":      {"pkg/pricing"},
 	"pkg/pricing":    {},

@@ -3,7 +3,7 @@
 // plain reverse proxy, in one run on this machine, and prints ratios. It is
 // a development tool, not shipped: `task bench` builds cco and runs it.
 //
-// It starts the fake Anthropic upstream (in this process), a bare
+// It starts the fake Anthropic upstream (pkg/ccotest, in this process), a bare
 // ReverseProxy (a child process: `ccobench baseline`), nginx (keep-alive
 // upstream, HTTP/1.1, proxy_buffering off, its default access log, all
 // paths in a temporary folder), and `cco run` at its defaults (log level

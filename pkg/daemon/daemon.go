@@ -138,7 +138,11 @@ func Start(ctx context.Context, o Options) (_ *Instance, err error) {
 	}
 	file := logging.RotatingFile(logFile, cfg.Log.MaxSize, cfg.Log.MaxBackups, cfg.Log.Compress)
 	cleanup = append(cleanup, func() { file.Close() })
-	logger, err := logging.New(logging.Options{Level: cfg.Log.Level, Format: cfg.Log.Format, Out: io.MultiWriter(o.Stderr, file)})
+	// Access lines are buffered for at most logging.FlushInterval; every
+	// other line is written at once (see logging.Output).
+	logOut := logging.NewOutput(io.MultiWriter(o.Stderr, file), logging.FlushInterval)
+	cleanup = append(cleanup, func() { logOut.Close() })
+	logger, err := logging.New(logging.Options{Level: cfg.Log.Level, Format: cfg.Log.Format, Out: logOut})
 	if err != nil {
 		return nil, err
 	}
@@ -231,6 +235,7 @@ func Start(ctx context.Context, o Options) (_ *Instance, err error) {
 		}
 		logger.WithField("uptime", o.Now().Sub(started).Round(time.Millisecond).String()).Info("cco stopped")
 		httpErrors.Close()
+		logOut.Close()
 		file.Close()
 	})
 	if o.OpenBrowser != nil {

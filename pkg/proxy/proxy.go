@@ -343,36 +343,6 @@ func (p *Proxy) finish(r *http.Request, ex *exchange, aborted bool) {
 	p.logDone(r, ex, now, aborted)
 }
 
-// readBody reads the whole request body, refusing more than MaxBodyBytes.
-func (p *Proxy) readBody(r *http.Request) (*body, error) {
-	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
-		return nil, nil
-	}
-	limit := p.opts.MaxBodyBytes
-	if r.ContentLength > limit {
-		return nil, errTooLarge
-	}
-	b := &body{pool: p.bodies}
-	if r.ContentLength > 0 {
-		b.data = p.bodies.get(int(r.ContentLength))
-		if _, err := io.ReadFull(r.Body, b.data); err != nil {
-			b.release()
-			return nil, err
-		}
-		return b, nil
-	}
-	var buf bytes.Buffer
-	n, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if n > limit {
-		return nil, errTooLarge
-	}
-	b.data = buf.Bytes()
-	return b, nil
-}
-
 func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	pr.SetURL(p.opts.Upstream)
 	h := pr.Out.Header
@@ -447,37 +417,6 @@ func classify(err error, host string) *apierror.Error {
 // clientGone reports whether the client's side of the request is over.
 func clientGone(ctx context.Context) bool {
 	return ctx.Err() != nil && !errors.Is(context.Cause(ctx), errIdleTimeout)
-}
-
-func (p *Proxy) logDone(r *http.Request, ex *exchange, now time.Time, aborted bool) {
-	failed := aborted || ex.failure != ""
-	if !p.opts.Logger.IsLevelEnabled(logrus.InfoLevel) && !(failed && p.opts.Logger.IsLevelEnabled(logrus.WarnLevel)) {
-		return
-	}
-	fields := logrus.Fields{
-		"method":   r.Method,
-		"path":     r.URL.Path,
-		"status":   ex.status,
-		"duration": now.Sub(ex.start).Round(time.Microsecond).String(),
-	}
-	if ex.cacheState != "" {
-		fields["cache"] = ex.cacheState
-	}
-	if ex.usage.Model != "" {
-		fields["model"] = ex.usage.Model
-	}
-	if ex.requestID != "" {
-		fields["request_id"] = ex.requestID
-	}
-	entry := p.opts.Logger.WithFields(fields)
-	switch {
-	case aborted:
-		entry.WithField("error", ex.failure).Warn("proxy request aborted")
-	case ex.failure != "":
-		entry.WithField("error", ex.failure).Warn("proxy request failed")
-	default:
-		entry.Info("proxy request done")
-	}
 }
 
 // watchedBody relays the upstream's response body, cutting it off after
@@ -582,68 +521,6 @@ func (t timedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		ex.upEnd = t.now()
 	}
 	return res, err
-}
-
-// body is a request body read into memory. Its buffer returns to the pool
-// only when every reader handed to the Transport has reached EOF: a
-// Transport may go on reading after the response is done (when the
-// upstream answered early), and such a buffer is left to the collector.
-type body struct {
-	data    []byte
-	pool    *bodyPool
-	readers atomic.Int32
-	drained atomic.Int32
-}
-
-func (b *body) reader() io.ReadCloser {
-	b.readers.Add(1)
-	return &bodyReader{Reader: bytes.NewReader(b.data), b: b}
-}
-
-func (b *body) release() {
-	if b.readers.Load() == b.drained.Load() {
-		b.pool.put(b.data)
-	}
-	b.data = nil
-}
-
-type bodyReader struct {
-	*bytes.Reader
-	b    *body
-	done bool
-}
-
-func (r *bodyReader) Read(p []byte) (int, error) {
-	n, err := r.Reader.Read(p)
-	if err == io.EOF && !r.done {
-		r.done = true
-		r.b.drained.Add(1)
-	}
-	return n, err
-}
-
-func (r *bodyReader) Close() error { return nil }
-
-// bodyPool recycles request-body buffers up to 256 KiB (Claude Code sends
-// 50-80 KB); larger ones are allocated each time.
-type bodyPool struct{ pool sync.Pool }
-
-const maxPooledBody = 256 << 10
-
-func (p *bodyPool) get(n int) []byte {
-	if n <= maxPooledBody {
-		if b, ok := p.pool.Get().(*[]byte); ok && cap(*b) >= n {
-			return (*b)[:n]
-		}
-		return make([]byte, n, max(n, 64<<10))
-	}
-	return make([]byte, n)
-}
-
-func (p *bodyPool) put(b []byte) {
-	if cap(b) <= maxPooledBody {
-		p.pool.Put(&b)
-	}
 }
 
 // bufferPool recycles ReverseProxy's copy buffers.
