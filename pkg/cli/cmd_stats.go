@@ -45,7 +45,7 @@ func statsCommand(sys *System) *cli.Command {
 				return err
 			}
 			o := statsOptions{configPath: c.String("config"), rangeName: c.String("range"), json: c.Bool("json"), port: c.Int("port")}
-			if _, _, err := analytics.Range(o.rangeName, sys.Now(), time.Local); err != nil {
+			if _, _, err := analytics.Range(o.rangeName, sys.Now(), sys.location()); err != nil {
 				return usagef("--range: %v", err)
 			}
 			return runStats(c.Context, sys, o)
@@ -100,7 +100,7 @@ func offlineStats(ctx context.Context, sys *System, cfg config.Config, rangeName
 		return nil, err
 	}
 	defer db.Close()
-	return analytics.Report(ctx, db, rangeName, sys.Now(), time.Local, 0, nil)
+	return analytics.Report(ctx, db, rangeName, sys.Now(), sys.location(), 0, nil)
 }
 
 func printStats(w io.Writer, s *control.Stats) error {

@@ -53,15 +53,18 @@ const (
 // System is the outside world a command may touch. Main fills it from the
 // process; tests may fill it themselves.
 type System struct {
-	Stdin       io.Reader
-	Stdout      io.Writer
-	Stderr      io.Writer
-	LookupEnv   func(string) (string, bool)
-	Environ     func() []string
-	Home        string
-	GOOS        string
-	PID         int
-	Now         func() time.Time
+	Stdin     io.Reader
+	Stdout    io.Writer
+	Stderr    io.Writer
+	LookupEnv func(string) (string, bool)
+	Environ   func() []string
+	Home      string
+	GOOS      string
+	PID       int
+	Now       func() time.Time
+	// Location is the time zone days are counted in (`cco stats`); nil
+	// means the machine's.
+	Location    *time.Location
 	Interactive bool // stdin and stdout are terminals
 	HTTP        *http.Client
 	OpenBrowser func(url string)
@@ -87,6 +90,7 @@ func Main(info version.Info, args []string) int {
 		GOOS:        runtime.GOOS,
 		PID:         os.Getpid(),
 		Now:         time.Now,
+		Location:    time.Local,
 		Interactive: term.IsTerminal(int(os.Stdin.Fd())) && term.IsTerminal(int(os.Stdout.Fd())),
 		HTTP:        &http.Client{Timeout: 5 * time.Second},
 		OpenBrowser: openBrowser,
@@ -99,6 +103,14 @@ func Main(info version.Info, args []string) int {
 		}
 	}
 	return Run(context.Background(), info, sys, args)
+}
+
+// location is sys.Location, or the machine's time zone when it is nil.
+func (sys *System) location() *time.Location {
+	if sys.Location == nil {
+		return time.Local
+	}
+	return sys.Location
 }
 
 // Run is Main with the world passed in.

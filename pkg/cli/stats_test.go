@@ -1,0 +1,107 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/visiquate/cco/pkg/store"
+)
+
+// statsZone is where the golden stats are counted: five hours behind UTC,
+// so a request at 03:00 UTC belongs to the day before.
+var statsZone = time.FixedZone("UTC-5", -5*3600)
+
+// statsNow is the fixed "now" of the golden stats: 15 January 2026, 14:30
+// in statsZone.
+var statsNow = time.Date(2026, 1, 15, 14, 30, 0, 0, statsZone)
+
+// statsFixture writes a few days of requests into a real analytics
+// database and returns its path.
+func statsFixture(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "analytics.db")
+	db, err := store.Open(context.Background(), store.Options{Path: path, Now: func() time.Time { return statsNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(day, hour, minute int) time.Time { return time.Date(2026, 1, day, hour, minute, 0, 0, statsZone) }
+	for _, r := range []store.Record{
+		// Today.
+		{Time: at(15, 9, 0), Model: "claude-sonnet-4-5-20250929", Path: "/v1/messages", Status: 200, Stream: true,
+			Input: 1200, Output: 350, CacheWrite5m: 2048, CacheRead: 10240, CostNano: 19_662_000, CostKnown: true, PromptCacheSavedNano: 27_648_000, SessionID: "s-1"},
+		{Time: at(15, 9, 1), Model: "claude-sonnet-4-5-20250929", Path: "/v1/messages", Status: 200,
+			Input: 1200, Output: 350, CacheHit: true, CostKnown: true, SavedNano: 8_850_000, SessionID: "s-1"},
+		{Time: at(15, 11, 45), Model: "claude-opus-4-1-20250805", Path: "/v1/messages", Status: 200, Stream: true,
+			Input: 5000, Output: 1200, CacheWrite1h: 4096, CostNano: 288_888_000, CostKnown: true, SessionID: "s-2"},
+		{Time: at(15, 12, 0), Model: "claude-opus-4-1-20250805", Path: "/v1/messages", Status: 529, ErrorType: "overloaded_error", CostKnown: true},
+		{Time: at(15, 14, 29), Model: "claude-future-9", Path: "/v1/messages", Status: 200, Input: 100, Output: 10},
+		// Earlier days; the first is today's 03:00 UTC, still yesterday here.
+		{Time: time.Date(2026, 1, 15, 3, 0, 0, 0, time.UTC), Model: "claude-haiku-4-5-20251001", Path: "/v1/messages", Status: 200,
+			Input: 800, Output: 120, CostNano: 1_400_000, CostKnown: true},
+		{Time: at(13, 23, 59), Model: "claude-haiku-4-5-20251001", Path: "/v1/messages/count_tokens", Status: 200,
+			Input: 300, CostKnown: true},
+		{Time: at(10, 8, 0), Model: "claude-sonnet-4-5-20250929", Path: "/v1/messages", Status: 200,
+			Input: 40000, Output: 2000, CacheRead: 120000, CostNano: 186_000_000, CostKnown: true, PromptCacheSavedNano: 324_000_000},
+		// Out of the 7-day range, in the 30-day one.
+		{Time: at(2, 12, 0), Model: "claude-sonnet-4-5-20250929", Path: "/v1/messages", Status: 200,
+			Input: 10, Output: 10, CostNano: 180_000, CostKnown: true},
+	} {
+		if !db.Record(r) {
+			t.Fatal("the store refused a record")
+		}
+	}
+	if err := db.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// `cco stats` without a running instance, from a real database, in a fixed
+// zone at a fixed time: the table is the golden file's. The golden files
+// are rewritten with go test ./pkg/cli -update.
+func TestStatsTableGolden(t *testing.T) {
+	db := statsFixture(t)
+	env := map[string]string{"CCO_DATABASE_URL": "sqlite://" + filepath.ToSlash(db)}
+	if !strings.HasPrefix(filepath.ToSlash(db), "/") {
+		env["CCO_DATABASE_URL"] = "sqlite:///" + filepath.ToSlash(db)
+	}
+	for _, rng := range []string{"today", "7d", "30d", "all"} {
+		t.Run(rng, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			sys := &System{
+				Stdout: &stdout, Stderr: &stderr, Home: t.TempDir(), GOOS: "linux",
+				LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+				Environ:   func() []string { return nil },
+				Now:       func() time.Time { return statsNow },
+				Location:  statsZone,
+			}
+			if code := Run(context.Background(), testInfo, sys, []string{"stats", "--range", rng}); code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr.String())
+			}
+			goldenFile(t, filepath.Join("testdata", "stats", rng+".golden"), stdout.String())
+
+			// The properties the table must have, whatever its layout.
+			out := stdout.String()
+			if !strings.HasPrefix(out, "cco stats: "+rng+" (") {
+				t.Errorf("first line: %q", out)
+			}
+			if rng != "all" && !regexp.MustCompile(`since \d{4}-\d\d-\d\d 00:00:00-05:00\)`).MatchString(out) {
+				t.Errorf("the range does not start at a midnight in the zone given:\n%s", out)
+			}
+			if rng == "today" && !strings.Contains(out, "requests      5 (1 errors; 1 from cco's cache, 20.0%; 1 with unknown cost)") {
+				t.Errorf("today's totals:\n%s", out)
+			}
+			if rng == "7d" && !regexp.MustCompile(`(?m)^2026-01-14 +1 +0 `).MatchString(out) {
+				t.Errorf("03:00 UTC on the 15th is not counted on the 14th in UTC-5:\n%s", out)
+			}
+		})
+	}
+}
