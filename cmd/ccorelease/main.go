@@ -6,7 +6,10 @@
 //	go run ./cmd/ccorelease render [-dist dist] [-download-url URL]
 //
 // It writes dist/homebrew/cco.rb (from homebrew/cco.rb.tmpl) and
-// dist/scoop/cco.json (from scoop/cco.json.tmpl).
+// dist/scoop/cco.json (from scoop/cco.json.tmpl). What it renders from a
+// fixed stand-in release (testdata/dist) is kept as golden files in
+// testdata, rewritten with go test ./cmd/ccorelease -update; pkg/release
+// checks their properties. It imports no cco package.
 package main
 
 import (

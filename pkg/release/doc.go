@@ -1,4 +1,15 @@
 // Package release holds the tests that verify what the release pipeline puts
 // in dist/: artifacts, checksums, signatures, packages, formula, manifest and
 // installers. It has no code of its own.
+//
+// Most tests need a dist/ from a real GoReleaser run (CCO_DIST, set by
+// `task release:verify`) and skip without one. The formula and manifest
+// checks also run, always, on cmd/ccorelease's golden files, rendered from a
+// fixed stand-in release (go test ./cmd/ccorelease -update rewrites them),
+// so a template change that breaks a property fails without a release build.
+//
+// Its tests import two cco packages: ccotest, whose fake GitHub serves the
+// built release to the installers and to `cco update`, and version, to
+// compare the versions the installed binaries report. Otherwise it looks at
+// the release from outside, as a user's package manager would.
 package release

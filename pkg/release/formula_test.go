@@ -2,7 +2,9 @@ package release
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,16 +43,50 @@ func archiveHashes(t *testing.T, dist string) map[string]string {
 	return hashes
 }
 
+// goldenDir holds cmd/ccorelease's golden formula and manifest, rendered
+// from a fixed stand-in release in testdata/dist there.
+var goldenDir = filepath.Join("..", "..", "cmd", "ccorelease", "testdata")
+
+// fixtureHashes are the SHA-256s of the stand-in archives the golden files
+// were rendered from.
+func fixtureHashes(t *testing.T) map[string]string {
+	t.Helper()
+	dir := filepath.Join(goldenDir, "dist")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hashes := map[string]string{}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hashes[e.Name()] = fmt.Sprintf("%x", sha256.Sum256(data))
+	}
+	return hashes
+}
+
 // The formula's URLs and hashes are the archives', per OS and arch, and
 // Ruby accepts it.
 func TestHomebrewFormula(t *testing.T) {
 	dist := distFor(t)
-	path := filepath.Join(dist, "homebrew", "cco.rb")
+	checkFormula(t, filepath.Join(dist, "homebrew", "cco.rb"), archiveHashes(t, dist))
+}
+
+// The golden formula (go test ./cmd/ccorelease -update) has the same
+// properties; a template change that breaks them fails here without a
+// release build.
+func TestHomebrewFormulaGolden(t *testing.T) {
+	checkFormula(t, filepath.Join(goldenDir, "cco.rb.golden"), fixtureHashes(t))
+}
+
+func checkFormula(t *testing.T, path string, hashes map[string]string) {
+	t.Helper()
 	formula, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("no formula (run `go run ./cmd/ccorelease render`): %v", err)
 	}
-	hashes := archiveHashes(t, dist)
 	pairs := regexp.MustCompile(`url "([^"]+)"\s+sha256 "([0-9a-f]{64})"`).FindAllStringSubmatch(string(formula), -1)
 	if len(pairs) != 4 {
 		t.Fatalf("want 4 url/sha256 pairs (macOS and Linux, arm and intel), got %d", len(pairs))
@@ -90,7 +126,18 @@ func TestHomebrewFormula(t *testing.T) {
 // validates against Scoop's schema.
 func TestScoopManifest(t *testing.T) {
 	dist := distFor(t)
-	data, err := os.ReadFile(filepath.Join(dist, "scoop", "cco.json"))
+	checkManifest(t, filepath.Join(dist, "scoop", "cco.json"), archiveHashes(t, dist))
+}
+
+// The golden manifest (go test ./cmd/ccorelease -update) has the same
+// properties.
+func TestScoopManifestGolden(t *testing.T) {
+	checkManifest(t, filepath.Join(goldenDir, "cco.json.golden"), fixtureHashes(t))
+}
+
+func checkManifest(t *testing.T, path string, hashes map[string]string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("no manifest (run `go run ./cmd/ccorelease render`): %v", err)
 	}
@@ -109,7 +156,7 @@ func TestScoopManifest(t *testing.T) {
 	}
 	a := m.Architecture["64bit"]
 	name := a.URL[strings.LastIndex(a.URL, "/")+1:]
-	if !strings.HasSuffix(name, "-windows-x86_64.zip") || archiveHashes(t, dist)[name] != a.Hash {
+	if !strings.HasSuffix(name, "-windows-x86_64.zip") || hashes[name] != a.Hash {
 		t.Errorf("64bit: %s %s", a.URL, a.Hash)
 	}
 	if m.Bin != "cco.exe" || m.Checkver == nil || m.Autoupdate == nil || !strings.Contains(name, m.Version) {

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// golden compares got with testdata/name, or rewrites it with -update.
+// pkg/release checks the same files for the properties a formula and a
+// manifest must have.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	p := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(p, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("%v (go test ./cmd/ccorelease -update writes it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from what is rendered (go test ./cmd/ccorelease -update rewrites it):\n got:\n%s\nwant:\n%s", p, got, want)
+	}
+}
+
+// fixtureDist copies testdata/dist (GoReleaser's metadata and stand-in
+// archives of release 2025.11.2, fixed bytes) to a temporary folder and
+// adds the checksums.sha256 GoReleaser would write.
+func fixtureDist(t *testing.T) string {
+	t.Helper()
+	dist := t.TempDir()
+	entries, err := os.ReadDir(filepath.Join("testdata", "dist"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sums []string
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join("testdata", "dist", e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dist, e.Name()), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(e.Name(), "cco-v") {
+			sum, err := fileSHA256(filepath.Join(dist, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sums = append(sums, sum+"  "+e.Name()+"\n")
+		}
+	}
+	sort.Strings(sums)
+	if err := os.WriteFile(filepath.Join(dist, "checksums.sha256"), []byte(strings.Join(sums, "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dist
+}
+
+const downloadURL = "https://github.com/visiquate/cco/releases/download"
+
+// The formula and the manifest rendered from the fixture release are the
+// golden files, byte for byte.
+func TestRenderGolden(t *testing.T) {
+	dist := fixtureDist(t)
+	if err := render(dist, downloadURL+"/", filepath.Join("..", "..")); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []struct{ rendered, golden string }{
+		{"homebrew/cco.rb", "cco.rb.golden"},
+		{"scoop/cco.json", "cco.json.golden"},
+	} {
+		got, err := os.ReadFile(filepath.Join(dist, filepath.FromSlash(f.rendered)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden(t, f.golden, got)
+	}
+}
+
+// A release the checksums do not describe is not rendered.
+func TestRenderRefuses(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		change func(dist string) error
+		want   string
+	}{
+		{"archive changed after checksumming", func(dist string) error {
+			return os.WriteFile(filepath.Join(dist, "cco-v2025.11.2-linux-x86_64.tar.gz"), []byte("other bytes"), 0o644)
+		}, "checksums.sha256 says"},
+		{"archive missing", func(dist string) error {
+			sums, err := os.ReadFile(filepath.Join(dist, "checksums.sha256"))
+			if err != nil {
+				return err
+			}
+			var keep []string
+			for _, l := range strings.SplitAfter(string(sums), "\n") {
+				if !strings.Contains(l, "windows") {
+					keep = append(keep, l)
+				}
+			}
+			return os.WriteFile(filepath.Join(dist, "checksums.sha256"), []byte(strings.Join(keep, "")), 0o644)
+		}, "no archive cco-v2025.11.2-windows-x86_64.zip in checksums.sha256"},
+		{"malformed checksums", func(dist string) error {
+			return os.WriteFile(filepath.Join(dist, "checksums.sha256"), []byte("nonsense\n"), 0o644)
+		}, "malformed line"},
+		{"no version", func(dist string) error {
+			return os.WriteFile(filepath.Join(dist, "metadata.json"), []byte(`{"project_name":"cco"}`), 0o644)
+		}, "no version"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dist := fixtureDist(t)
+			if err := tt.change(dist); err != nil {
+				t.Fatal(err)
+			}
+			err := render(dist, downloadURL, filepath.Join("..", ".."))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("render: %v; want an error containing %q", err, tt.want)
+			}
+			if _, err := os.Stat(filepath.Join(dist, "scoop", "cco.json")); err == nil {
+				t.Errorf("a manifest was written for a release whose %s", tt.name)
+			}
+		})
+	}
+}
