@@ -1,6 +1,6 @@
 // Command cco is a local gateway between Claude Code and the Anthropic API.
-// All of it lives in pkg/; main only hands over the values that release
-// builds stamp in with -ldflags "-X main.version=... -X main.commit=...
+// All of it lives in pkg/ (main imports cli and version); main only hands
+// over to cli the values that release builds stamp in with -ldflags "-X main.version=... -X main.commit=...
 // -X main.date=..." (and, for the .deb and .rpm builds, -X main.managedBy=...).
 // Test builds may also set -X main.updateKey=BASE64, the base64 DER of the
 // public key `cco update` trusts instead of the release key built in.
