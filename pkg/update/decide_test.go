@@ -1,10 +1,14 @@
 package update
 
 import (
+	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/visiquate/cco/pkg/ccotest"
 	"github.com/visiquate/cco/pkg/version"
 )
 
@@ -216,5 +220,31 @@ func TestDecide(t *testing.T) {
 				t.Errorf("asset %q url %q", plan.Asset, plan.ReleaseURL)
 			}
 		})
+	}
+}
+
+// Check and CheckCached refuse a bad Request with Validate's error, before
+// asking GitHub anything.
+func TestCheckValidatesFirst(t *testing.T) {
+	gh := ccotest.NewGitHub(t, fakeRelease("v2025.11.2", false, "linux", "arm64"))
+	u := newTestUpdater(t, gh, "2025.11.1", nil)
+	ctx := context.Background()
+	for _, req := range []Request{{Channel: "nightly"}, {Version: "2025.13.1"}} {
+		var re *RequestError
+		if _, err := u.Check(ctx, req); !errors.As(err, &re) {
+			t.Errorf("Check(%+v): %v, want a RequestError", req, err)
+		}
+		if _, _, err := u.CheckCached(ctx, req, filepath.Join(t.TempDir(), "state.json"), time.Hour, time.Now()); !errors.As(err, &re) {
+			t.Errorf("CheckCached(%+v): %v, want a RequestError", req, err)
+		}
+	}
+	if n := len(gh.Requests()); n != 0 {
+		t.Errorf("a refused request still asked GitHub %d times", n)
+	}
+	// A tag with its v and a version without are the same request.
+	a, err1 := u.Check(ctx, Request{Version: "v2025.11.2"})
+	b, err2 := u.Check(ctx, Request{Version: "2025.11.2"})
+	if err1 != nil || err2 != nil || a.Latest != "2025.11.2" || a.Action != b.Action {
+		t.Errorf("v2025.11.2: %+v %v; 2025.11.2: %+v %v", a, err1, b, err2)
 	}
 }
