@@ -69,7 +69,7 @@ type situation struct {
 	method  Method
 	repo    string // owner/name, for messages
 	goos    string
-	goarch  string
+	goarch  string // also the architecture in a package manager's file names (Detector.Hint)
 
 	// What the search found; found is false when no release had an
 	// archive for the platform.
@@ -90,7 +90,8 @@ func decide(s situation) (*Plan, error) {
 		Method:     s.method,
 		Executable: s.exe,
 	}
-	archive := strings.TrimPrefix(platformSuffix(s.goos, s.goarch), "-")
+	suffix, _ := platformSuffix(s.goos, s.goarch) // Check has refused a platform without one
+	archive := strings.TrimPrefix(suffix, "-")
 	where := fmt.Sprintf("the %s channel", s.req.Channel)
 	if s.req.Version != "" {
 		where = "release v" + s.want.String()
@@ -144,11 +145,11 @@ func decide(s situation) (*Plan, error) {
 }
 
 // platformSuffix is what follows the version in a platform's archive name,
-// "-linux-x86_64.tar.gz"; empty when releases have no build for it.
-func platformSuffix(goos, goarch string) string {
+// "-linux-x86_64.tar.gz"; an error when releases have no build for it.
+func platformSuffix(goos, goarch string) (string, error) {
 	name, err := AssetName("VERSION", goos, goarch)
 	if err != nil {
-		return ""
+		return "", err
 	}
-	return strings.TrimPrefix(name, "cco-vVERSION")
+	return strings.TrimPrefix(name, "cco-vVERSION"), nil
 }

@@ -233,9 +233,8 @@ func (u *Updater) Check(ctx context.Context, req Request) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	suffix := platformSuffix(u.cfg.GOOS, u.cfg.GOARCH)
-	if suffix == "" {
-		_, err := AssetName("VERSION", u.cfg.GOOS, u.cfg.GOARCH)
+	suffix, err := platformSuffix(u.cfg.GOOS, u.cfg.GOARCH)
+	if err != nil {
 		return nil, err
 	}
 	up, err := selfupdate.NewUpdater(selfupdate.Config{
