@@ -66,9 +66,9 @@ func updateCommand(info version.Info, sys *System) *cli.Command {
 			if o.rollback && (o.check || o.version != "" || o.channel != "" || o.force) {
 				return usagef("--rollback takes only --yes and --json")
 			}
-			// The request is checked here, before anything is loaded, and
-			// again (the same function) when it is made with the configured
-			// channel filled in.
+			// update.Request.Validate is the one check of a channel and a
+			// version; run on the flags, before anything is loaded, it makes
+			// a bad one a usage error.
 			if _, err := (update.Request{Channel: o.channel, Version: o.version}).Validate(); err != nil {
 				return flagError(err)
 			}
@@ -128,11 +128,7 @@ func runUpdate(ctx context.Context, info version.Info, sys *System, o updateOpti
 	if channel == "" {
 		channel = lc.resolved.Config.Updates.Channel
 	}
-	// Validated on the flags already, and updates.channel by the config.
-	req, err := update.Request{Channel: channel, Version: o.version, Force: o.force}.Validate()
-	if err != nil {
-		return err
-	}
+	req := update.Request{Channel: channel, Version: o.version, Force: o.force}
 	if o.check {
 		plan, err := u.Check(ctx, req)
 		if err != nil {
