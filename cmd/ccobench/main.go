@@ -682,7 +682,7 @@ func report(w io.Writer, names []string, rows []row) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.3f", float64(d.Microseconds())/1000) }
 	ratio := func(a, b float64) string {
-		if b <= 0 {
+		if !(b > 0) { // no such target, or nothing measured
 			return "-"
 		}
 		return fmt.Sprintf("%.2f", a/b)
