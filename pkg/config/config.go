@@ -36,6 +36,9 @@ type Server struct {
 	AllowedHosts []string
 	// MaxBodySize bounds a request body; larger ones get 413.
 	MaxBodySize int64
+	// BodyTimeout bounds the time to read a request body; a slower one
+	// gets 408.
+	BodyTimeout time.Duration
 }
 
 // Upstream is the Anthropic API that cco forwards to.

@@ -30,7 +30,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := r.Config
-	if c.Server.Host != "127.0.0.1" || c.Server.Port != 3000 || !c.Server.OpenBrowser {
+	if c.Server.Host != "127.0.0.1" || c.Server.Port != 3000 || !c.Server.OpenBrowser || c.Server.BodyTimeout != time.Minute {
 		t.Errorf("server defaults: %+v", c.Server)
 	}
 	if c.Upstream.URL != "https://api.anthropic.com" {
@@ -97,6 +97,9 @@ size = "256MiB"
 		{name: "remote with opt-in", env: []string{"CCO_HOST", "0.0.0.0", "CCO_ALLOW_REMOTE", "true"}, key: "server.host", want: "0.0.0.0", wantSource: "env CCO_HOST"},
 		{name: "allowed hosts", env: []string{"CCO_ALLOWED_HOSTS", " Cco.Example , ,b.lan"}, key: "server.allowed_hosts", want: "cco.example,b.lan", wantSource: "env CCO_ALLOWED_HOSTS"},
 		{name: "header timeout", env: []string{"CCO_UPSTREAM_HEADER_TIMEOUT", "90"}, key: "upstream.header_timeout", want: "1m30s", wantSource: "env CCO_UPSTREAM_HEADER_TIMEOUT"},
+		{name: "body timeout default", key: "server.body_timeout", want: "1m", wantSource: "default"},
+		{name: "body timeout file", file: []byte("[server]\nbody_timeout = \"20s\"\n"), key: "server.body_timeout", want: "20s", wantSource: "file c.toml:2"},
+		{name: "body timeout env", file: []byte("[server]\nbody_timeout = \"20s\"\n"), env: []string{"CCO_BODY_TIMEOUT", "90"}, key: "server.body_timeout", want: "1m30s", wantSource: "env CCO_BODY_TIMEOUT"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -160,6 +163,7 @@ func TestResolveErrors(t *testing.T) {
 		{name: "remote host name", env: []string{"CCO_HOST", "myhost.lan"}, want: "CCO_HOST: server.host: myhost.lan is not a loopback address"},
 		{name: "allowed host with port", env: []string{"CCO_ALLOWED_HOSTS", "a.example:3000"}, want: `server.allowed_hosts: "a.example:3000" is not a host name`},
 		{name: "tiny body limit", env: []string{"CCO_MAX_BODY_SIZE", "10"}, want: "server.max_body_size: 10 is below the minimum of 1KiB"},
+		{name: "body timeout minimum", env: []string{"CCO_BODY_TIMEOUT", "100ms"}, want: "server.body_timeout: 100ms is below the minimum of 1s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -110,6 +110,8 @@ var settings = []setting{
 	},
 	sizeSetting("server.max_body_size", "CCO_MAX_BODY_SIZE", "32MiB", "largest request body accepted (413 above)", 1024,
 		func(c *Config) *int64 { return &c.Server.MaxBodySize }),
+	durationSetting("server.body_timeout", "CCO_BODY_TIMEOUT", "1m", "how long a request body may take to arrive (408 after)", time.Second,
+		func(c *Config) *time.Duration { return &c.Server.BodyTimeout }),
 	{
 		key: "upstream.url", env: "CCO_UPSTREAM_URL", doc: "Anthropic API base URL", def: constant("https://api.anthropic.com"),
 		parse: func(raw string, c *Config) error {

@@ -94,6 +94,7 @@ func openComponents(ctx context.Context, cfg config.Config, o Options, logger *l
 		Upstream:      c.upstream,
 		APIKey:        o.APIKey,
 		MaxBodyBytes:  cfg.Server.MaxBodySize,
+		BodyTimeout:   cfg.Server.BodyTimeout,
 		HeaderTimeout: cfg.Upstream.HeaderTimeout,
 		IdleTimeout:   cfg.Upstream.IdleTimeout,
 		RootCAs:       o.UpstreamRoots,

@@ -8,8 +8,10 @@
 //   - The path is cleaned (forwardPath says how); one that leaves /v1/ once
 //     cleaned gets 400 and never reaches the upstream, which would otherwise
 //     get the injected API key on a path outside the API.
-//   - The request body is read in full (bounded by MaxBodyBytes) before the
-//     upstream request starts. A ReverseProxy that hands the server's body to
+//   - The request body is read in full (bounded by MaxBodyBytes, within
+//     BodyTimeout, into a buffer that grows as bytes arrive; body.go says
+//     how slow and oversized bodies are refused) before the upstream
+//     request starts. A ReverseProxy that hands the server's body to
 //     the Transport races with the server: once the response headers are
 //     written, net/http discards and closes the rest of the request body,
 //     while the Transport's write loop may still read it (to check for bytes
@@ -66,15 +68,22 @@ import (
 
 // Options configure a Proxy.
 type Options struct {
-	Upstream      *url.URL
-	APIKey        secret.Secret // sent as x-api-key when a request has no credentials
-	MaxBodyBytes  int64
-	HeaderTimeout time.Duration
-	IdleTimeout   time.Duration
-	RootCAs       *x509.CertPool    // trusted roots; nil means the system's
-	Transport     http.RoundTripper // nil means NewTransport(HeaderTimeout, RootCAs)
-	Logger        *logrus.Logger
-	Now           func() time.Time
+	Upstream     *url.URL
+	APIKey       secret.Secret // sent as x-api-key when a request has no credentials
+	MaxBodyBytes int64
+	// BodyTimeout bounds the time to read a request body (408 after); 0
+	// means no bound.
+	BodyTimeout time.Duration
+	// MaxArrivingBytes bounds the bytes held by request bodies still
+	// arriving, together (503 for a body that would pass it); 0 means the
+	// larger of 256 MiB and 4 x MaxBodyBytes.
+	MaxArrivingBytes int64
+	HeaderTimeout    time.Duration
+	IdleTimeout      time.Duration
+	RootCAs          *x509.CertPool    // trusted roots; nil means the system's
+	Transport        http.RoundTripper // nil means NewTransport(HeaderTimeout, RootCAs)
+	Logger           *logrus.Logger
+	Now              func() time.Time
 
 	// Cache, when set, answers repeated requests to /v1/messages.
 	Cache *cache.Cache
@@ -111,6 +120,9 @@ type Stats struct {
 	Requests       int64 `json:"requests"`
 	InFlight       int64 `json:"in_flight"`
 	UpstreamErrors int64 `json:"upstream_errors"`
+	// ArrivingBodyBytes are the bytes held now by request bodies still
+	// arriving (their buffers' capacity).
+	ArrivingBodyBytes int64 `json:"arriving_body_bytes"`
 }
 
 // Proxy is the /v1/* handler.
@@ -118,6 +130,8 @@ type Proxy struct {
 	opts           Options
 	rp             *httputil.ReverseProxy
 	bodies         *bodyPool
+	arriving       atomic.Int64 // bytes held by bodies still arriving
+	maxArriving    int64
 	requests       atomic.Int64
 	inFlight       atomic.Int64
 	upstreamErrors atomic.Int64
@@ -128,7 +142,10 @@ func New(opts Options) *Proxy {
 	if opts.Transport == nil {
 		opts.Transport = NewTransport(opts.HeaderTimeout, opts.RootCAs)
 	}
-	p := &Proxy{opts: opts, bodies: &bodyPool{}}
+	p := &Proxy{opts: opts, bodies: &bodyPool{}, maxArriving: opts.MaxArrivingBytes}
+	if p.maxArriving <= 0 {
+		p.maxArriving = max(minArrivingBytes, 4*opts.MaxBodyBytes)
+	}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:        p.rewrite,
 		Transport:      timedTransport{opts.Transport, opts.Now},
@@ -161,7 +178,8 @@ func NewTransport(headerTimeout time.Duration, roots *x509.CertPool) *http.Trans
 
 // Stats returns the counters.
 func (p *Proxy) Stats() Stats {
-	return Stats{Requests: p.requests.Load(), InFlight: p.inFlight.Load(), UpstreamErrors: p.upstreamErrors.Load()}
+	return Stats{Requests: p.requests.Load(), InFlight: p.inFlight.Load(), UpstreamErrors: p.upstreamErrors.Load(),
+		ArrivingBodyBytes: p.arriving.Load()}
 }
 
 // exchange is the state of one request, shared by the ReverseProxy hooks
@@ -214,12 +232,24 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r.URL.Path, r.URL.RawPath = clean, raw
 
-	body, err := p.readBody(r)
+	body, err := p.readBody(w, r)
 	switch {
 	case errors.Is(err, errTooLarge):
 		w.Header().Set("Connection", "close") // the rest of the body is not read
 		p.answerError(w, ex, "request body over the limit", &apierror.Error{Status: http.StatusRequestEntityTooLarge, NoRetry: true,
 			Message: fmt.Sprintf("request body is larger than cco's limit of %d bytes (server.max_body_size)", p.opts.MaxBodyBytes)})
+		return
+	case errors.Is(err, errBodyTimeout):
+		w.Header().Set("Connection", "close")
+		// The wire reference has no error type for 408; TypeFor gives
+		// invalid_request_error, as for other statuses it does not name.
+		p.answerError(w, ex, err.Error(), apierror.New(http.StatusRequestTimeout,
+			"cco did not receive the request body within %s (server.body_timeout)", p.opts.BodyTimeout))
+		return
+	case errors.Is(err, errBodiesFull):
+		w.Header().Set("Connection", "close")
+		p.answerError(w, ex, err.Error(), &apierror.Error{Status: http.StatusServiceUnavailable, Type: "overloaded_error", RetryAfter: 1,
+			Message: "cco holds as many request bytes still arriving as it allows; retry shortly"})
 		return
 	case err != nil:
 		p.answerError(w, ex, "reading the request body: "+err.Error(), apierror.New(http.StatusBadRequest, "could not read the request body"))

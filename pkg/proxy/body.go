@@ -1,0 +1,221 @@
+package proxy
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Reading request bodies.
+//
+// A client may declare a body and then send it slowly, or not at all; a
+// proxy that trusts the declaration is easy to exhaust. So:
+//
+//   - Reading a body has a deadline, BodyTimeout (server.body_timeout), set
+//     on the connection with http.ResponseController; a body that misses it
+//     gets 408 and never reaches the upstream.
+//   - The buffer grows as bytes arrive, from at most firstChunk to twice
+//     what has arrived, never past the declared length (or MaxBodyBytes+1
+//     for a chunked body): the declared Content-Length reserves nothing.
+//   - Bodies still arriving hold at most MaxArrivingBytes together
+//     (by default the larger of 256 MiB and 4 x MaxBodyBytes). A body whose
+//     next step would pass it gets 503 overloaded_error, to be retried;
+//     the bytes of a body that has arrived in full no longer count.
+//
+// The held bytes are the capacity of the buffers, which is what the
+// process holds; Stats().ArrivingBodyBytes reports them.
+
+const (
+	// firstChunk bounds the buffer a body gets before its bytes arrive.
+	// Claude Code's bodies (50-80 KB) fit in it or in its first doubling.
+	firstChunk = 64 << 10
+	// minArrivingBytes is the least MaxArrivingBytes defaults to.
+	minArrivingBytes = 256 << 20
+)
+
+var (
+	errBodyTimeout = errors.New("request body not received within the body timeout")
+	errBodiesFull  = errors.New("request bodies still arriving hold the most cco allows")
+)
+
+// readBody reads the whole request body under the deadline, refusing more
+// than MaxBodyBytes (errTooLarge), a body slower than BodyTimeout
+// (errBodyTimeout) and one that would pass MaxArrivingBytes (errBodiesFull).
+func (p *Proxy) readBody(w http.ResponseWriter, r *http.Request) (*body, error) {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return nil, nil
+	}
+	limit := p.opts.MaxBodyBytes
+	if r.ContentLength > limit {
+		return nil, errTooLarge
+	}
+	if p.opts.BodyTimeout > 0 {
+		rc := http.NewResponseController(w)
+		// A socket deadline is wall-clock time, whatever Options.Now says.
+		// Without deadline support (a test's recorder) the body is read
+		// without one.
+		if rc.SetReadDeadline(time.Now().Add(p.opts.BodyTimeout)) == nil {
+			defer rc.SetReadDeadline(time.Time{}) //nolint:errcheck // it was set a moment ago
+		}
+	}
+	ceiling := limit + 1 // a chunked body is read one byte past the limit to tell it is over
+	if r.ContentLength > 0 {
+		ceiling = r.ContentLength
+	}
+	a := arrival{p: p}
+	defer a.settle()
+	if err := a.grow(min(ceiling, firstChunk)); err != nil {
+		return nil, err
+	}
+	for {
+		if len(a.buf) == cap(a.buf) {
+			if int64(len(a.buf)) >= ceiling {
+				break // the declared length, or one byte past the limit
+			}
+			if err := a.grow(min(ceiling, 2*int64(cap(a.buf)))); err != nil {
+				return nil, err
+			}
+		}
+		n, err := r.Body.Read(a.buf[len(a.buf):cap(a.buf)])
+		a.buf = a.buf[:len(a.buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return nil, errBodyTimeout
+			}
+			return nil, err
+		}
+	}
+	if int64(len(a.buf)) > limit {
+		return nil, errTooLarge
+	}
+	return &body{data: a.take(), pool: p.bodies}, nil
+}
+
+// arrival is a body being read: its buffer and the bytes it has reserved
+// against MaxArrivingBytes.
+type arrival struct {
+	p        *Proxy
+	buf      []byte
+	reserved int64
+}
+
+// grow moves the buffer to one of at least n bytes' capacity, reserving
+// the difference first.
+func (a *arrival) grow(n int64) error {
+	next := a.p.bodies.get(int(n))
+	extra := int64(cap(next)) - a.reserved
+	if !a.p.reserveArriving(extra) {
+		a.p.bodies.put(next)
+		return errBodiesFull
+	}
+	a.reserved += extra
+	next = next[:copy(next[:cap(next)], a.buf)]
+	if a.buf != nil {
+		a.p.bodies.put(a.buf)
+	}
+	a.buf = next
+	return nil
+}
+
+// take hands the buffer over: it no longer counts as arriving.
+func (a *arrival) take() []byte {
+	b := a.buf
+	a.buf = nil
+	return b
+}
+
+// settle returns the reservation, and a buffer not taken to the pool.
+func (a *arrival) settle() {
+	a.p.arriving.Add(-a.reserved)
+	if a.buf != nil {
+		a.p.bodies.put(a.buf)
+	}
+}
+
+// reserveArriving counts n more bytes as held by bodies still arriving,
+// unless that would pass MaxArrivingBytes.
+func (p *Proxy) reserveArriving(n int64) bool {
+	for {
+		cur := p.arriving.Load()
+		if cur+n > p.maxArriving {
+			return false
+		}
+		if p.arriving.CompareAndSwap(cur, cur+n) {
+			return true
+		}
+	}
+}
+
+// body is a request body read into memory. Its buffer returns to the pool
+// only when every reader handed to the Transport has reached EOF: a
+// Transport may go on reading after the response is done (when the
+// upstream answered early), and such a buffer is left to the collector.
+type body struct {
+	data    []byte
+	pool    *bodyPool
+	readers atomic.Int32
+	drained atomic.Int32
+}
+
+func (b *body) reader() io.ReadCloser {
+	b.readers.Add(1)
+	return &bodyReader{Reader: bytes.NewReader(b.data), b: b}
+}
+
+func (b *body) release() {
+	if b.readers.Load() == b.drained.Load() {
+		b.pool.put(b.data)
+	}
+	b.data = nil
+}
+
+type bodyReader struct {
+	*bytes.Reader
+	b    *body
+	done bool
+}
+
+func (r *bodyReader) Read(p []byte) (int, error) {
+	n, err := r.Reader.Read(p)
+	if err == io.EOF && !r.done {
+		r.done = true
+		r.b.drained.Add(1)
+	}
+	return n, err
+}
+
+func (r *bodyReader) Close() error { return nil }
+
+// bodyPool recycles request-body buffers up to 256 KiB (Claude Code sends
+// 50-80 KB); larger ones are allocated each time.
+type bodyPool struct{ pool sync.Pool }
+
+const maxPooledBody = 256 << 10
+
+// get returns an empty-length buffer of at least n bytes' capacity.
+func (p *bodyPool) get(n int) []byte {
+	if n <= maxPooledBody {
+		if b, ok := p.pool.Get().(*[]byte); ok {
+			if cap(*b) >= n {
+				return (*b)[:0]
+			}
+			p.pool.Put(b)
+		}
+		return make([]byte, 0, max(n, firstChunk))
+	}
+	return make([]byte, 0, n)
+}
+
+func (p *bodyPool) put(b []byte) {
+	if cap(b) <= maxPooledBody {
+		p.pool.Put(&b)
+	}
+}
