@@ -73,15 +73,17 @@ func (p *Proxy) readBody(w http.ResponseWriter, r *http.Request) (*body, error) 
 		return nil, err
 	}
 	for {
-		if len(a.buf) == cap(a.buf) {
-			if int64(len(a.buf)) >= ceiling {
+		end := int(min(int64(cap(a.buf)), ceiling)) // a pooled buffer may be larger than the body
+		if len(a.buf) == end {
+			if int64(end) == ceiling {
 				break // the declared length, or one byte past the limit
 			}
 			if err := a.grow(min(ceiling, 2*int64(cap(a.buf)))); err != nil {
 				return nil, err
 			}
+			continue
 		}
-		n, err := r.Body.Read(a.buf[len(a.buf):cap(a.buf)])
+		n, err := r.Body.Read(a.buf[len(a.buf):end])
 		a.buf = a.buf[:len(a.buf)+n]
 		if err == io.EOF {
 			break

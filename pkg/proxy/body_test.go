@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -191,5 +192,44 @@ func TestArrivingBodiesAreCapped(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || reached.Load() != 1 {
 		t.Errorf("after the slow bodies left: %d, upstream reached %d times", resp.StatusCode, reached.Load())
+	}
+}
+
+// Bodies that cross the first chunk and its doublings, with and without a
+// declared length, reach the upstream whole; at the limit they pass, one
+// byte past it they get 413.
+func TestGrowingBodiesArriveWhole(t *testing.T) {
+	up := echoUpstream(t)
+	const limit = 300_000
+	p, base, _ := front(t, up.URL, func(o *Options) { o.MaxBodyBytes = limit })
+	for _, size := range []int{1, firstChunk - 1, firstChunk, firstChunk + 1, 2*firstChunk + 7, limit, limit + 1} {
+		for _, chunked := range []bool{false, true} {
+			body := strings.Repeat("abcdefghij", size/10+1)[:size]
+			req, _ := http.NewRequest("POST", base+"/v1/messages", io.MultiReader(strings.NewReader(body[:size/2]), strings.NewReader(body[size/2:])))
+			req.ContentLength = int64(size)
+			if chunked {
+				req.ContentLength = -1
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if size > limit {
+				if resp.StatusCode != http.StatusRequestEntityTooLarge {
+					t.Errorf("size %d chunked=%v: %d, want 413", size, chunked, resp.StatusCode)
+				}
+				resp.Body.Close()
+				continue
+			}
+			var got seen
+			err = json.NewDecoder(resp.Body).Decode(&got)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != 200 || got.Body != body {
+				t.Errorf("size %d chunked=%v: %d, upstream got %d bytes (%v)", size, chunked, resp.StatusCode, len(got.Body), err)
+			}
+		}
+	}
+	if held := p.Stats().ArrivingBodyBytes; held != 0 {
+		t.Errorf("%d bytes still counted as arriving", held)
 	}
 }

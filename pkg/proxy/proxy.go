@@ -36,7 +36,8 @@
 // next event only after writing the last one, so a slow client's
 // back-pressure counts as upstream time, not cco's.
 //
-// It imports apierror, cache, secret and usage.
+// It imports apierror, cache, logging (the access log line), secret and
+// usage.
 package proxy
 
 import (
