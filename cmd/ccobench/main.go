@@ -209,10 +209,22 @@ func ccoCommand(bin, home, upstream string, env ...string) *exec.Cmd {
 	return cmd
 }
 
+// findNginx returns nginx's path: on PATH, or in /usr/sbin, where Debian
+// puts it and where a user's PATH often does not look; "" if neither.
+func findNginx() string {
+	if p, err := exec.LookPath("nginx"); err == nil {
+		return p
+	}
+	if _, err := os.Stat("/usr/sbin/nginx"); err == nil {
+		return "/usr/sbin/nginx"
+	}
+	return ""
+}
+
 // startNginx runs Debian's nginx as a plain reverse proxy to upstream:
 // keep-alive upstream connections, HTTP/1.1, no response buffering, its
 // default access log, everything in a temporary folder.
-func startNginx(upstream string) (*process, func(), error) {
+func startNginx(bin, upstream string) (*process, func(), error) {
 	dir, err := os.MkdirTemp("", "ccobench-nginx-")
 	if err != nil {
 		return nil, nil, err
@@ -258,7 +270,7 @@ http {
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		return nil, nil, err
 	}
-	cmd := exec.Command("nginx", "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", confPath)
+	cmd := exec.Command(bin, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", confPath)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -322,8 +334,8 @@ func run(cfg config) error {
 	}
 	defer bare.stop()
 	targets = append(targets, target{"bare", bare.base})
-	if _, err := exec.LookPath("nginx"); err == nil && !cfg.noNginx {
-		ngx, stop, err := startNginx(up.URL)
+	if nginx := findNginx(); nginx != "" && !cfg.noNginx {
+		ngx, stop, err := startNginx(nginx, up.URL)
 		if err != nil {
 			return fmt.Errorf("nginx: %w", err)
 		}
