@@ -1,5 +1,3 @@
-// The access log line of each request is written through logging's
-// map-free Log (accesslog.go).
 package proxy
 
 import (
