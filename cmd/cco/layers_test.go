@@ -15,7 +15,7 @@ const module = "github.com/visiquate/cco/"
 // down the stack, never up. A new package must be added here.
 var layers = map[string][]string{
 	"cmd/cco":        {"pkg/cli", "pkg/version"},
-	"cmd/ccobench":   {"pkg/ccotest"},
+	"cmd/ccobench":   {"pkg/fakeapi"},
 	"cmd/ccorelease": {},
 	"pkg/release":    {},
 	"pkg/cli":        {"pkg/analytics", "pkg/config", "pkg/control", "pkg/credentials", "pkg/daemon", "pkg/logging", "pkg/pricing", "pkg/runstate", "pkg/secret", "pkg/service", "pkg/store", "pkg/update", "pkg/version"},
@@ -31,7 +31,9 @@ var layers = map[string][]string{
 	"pkg/live":       {"pkg/control"},
 	"pkg/apierror":   {},
 	"pkg/secret":     {},
-	"pkg/ccotest":    {"*"},
+	"pkg/fakeapi":    {},
+	"pkg/fakegithub": {"pkg/ccoproc"},
+	"pkg/ccoproc":    {},
 	"pkg/e2e":        {},
 	"pkg/control":    {},
 	"pkg/dashboard":  {},

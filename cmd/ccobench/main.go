@@ -3,7 +3,7 @@
 // plain reverse proxy, in one run on this machine, and prints ratios. It is
 // a development tool, not shipped: `task bench` builds cco and runs it.
 //
-// It starts the fake Anthropic upstream (pkg/ccotest, in this process), a bare
+// It starts the fake Anthropic upstream (pkg/fakeapi, in this process), a bare
 // ReverseProxy (a child process: `ccobench baseline`), nginx (keep-alive
 // upstream, HTTP/1.1, proxy_buffering off, its default access log, all
 // paths in a temporary folder), and `cco run` at its defaults (log level
@@ -53,7 +53,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/visiquate/cco/pkg/ccotest"
+	"github.com/visiquate/cco/pkg/fakeapi"
 )
 
 func main() {
@@ -290,7 +290,7 @@ func run(cfg config) error {
 		return fmt.Errorf("cco binary: %w (build it with `task bench` or `task build`)", err)
 	}
 	flushes := &flushLog{sent: map[string][]time.Time{}}
-	up, err := ccotest.Start(ccotest.Options{NoRecord: true, OnFlush: flushes.record, Scenario: benchScenario})
+	up, err := fakeapi.Start(fakeapi.Options{NoRecord: true, OnFlush: flushes.record, Scenario: benchScenario})
 	if err != nil {
 		return err
 	}
@@ -455,16 +455,16 @@ type row struct {
 type target struct{ name, base string }
 
 // benchScenario picks the fake's answer from the x-bench header.
-func benchScenario(r *ccotest.Request) ccotest.Scenario {
+func benchScenario(r *fakeapi.Request) fakeapi.Scenario {
 	switch r.Header.Get("X-Bench") {
 	case "stream":
-		return ccotest.Scenario{Deltas: 20, EventGap: 5 * time.Millisecond, Text: strings.Repeat("word ", 40)}
+		return fakeapi.Scenario{Deltas: 20, EventGap: 5 * time.Millisecond, Text: strings.Repeat("word ", 40)}
 	case "stream-fast":
-		return ccotest.Scenario{Deltas: 20, Text: strings.Repeat("word ", 40)}
+		return fakeapi.Scenario{Deltas: 20, Text: strings.Repeat("word ", 40)}
 	case "stream-long":
-		return ccotest.Scenario{Deltas: 40, EventGap: 25 * time.Millisecond, Text: strings.Repeat("word ", 40)}
+		return fakeapi.Scenario{Deltas: 40, EventGap: 25 * time.Millisecond, Text: strings.Repeat("word ", 40)}
 	}
-	return ccotest.Scenario{}
+	return fakeapi.Scenario{}
 }
 
 // requestBody is a Messages request with a user message padded to size.

@@ -12,8 +12,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/visiquate/cco/pkg/ccotest"
 	"github.com/visiquate/cco/pkg/config"
+	"github.com/visiquate/cco/pkg/fakeapi"
 	"github.com/visiquate/cco/pkg/server"
 	"github.com/visiquate/cco/pkg/version"
 )
@@ -23,7 +23,7 @@ import (
 //
 //	go test -run '^$' -bench BenchmarkInstance -cpuprofile cpu.out ./pkg/daemon/
 func BenchmarkInstance(b *testing.B) {
-	up, err := ccotest.Start(ccotest.Options{NoRecord: true})
+	up, err := fakeapi.Start(fakeapi.Options{NoRecord: true})
 	if err != nil {
 		b.Fatal(err)
 	}

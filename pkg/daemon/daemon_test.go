@@ -15,9 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/visiquate/cco/pkg/ccotest"
+	"github.com/visiquate/cco/pkg/ccoproc"
 	"github.com/visiquate/cco/pkg/config"
 	"github.com/visiquate/cco/pkg/control"
+	"github.com/visiquate/cco/pkg/fakeapi"
 	"github.com/visiquate/cco/pkg/pricing"
 	"github.com/visiquate/cco/pkg/runstate"
 	"github.com/visiquate/cco/pkg/secret"
@@ -27,8 +28,8 @@ import (
 type instance struct {
 	*Instance
 	paths  config.Paths
-	stdout *ccotest.Buffer
-	stderr *ccotest.Buffer
+	stdout *ccoproc.Buffer
+	stderr *ccoproc.Buffer
 	sigs   chan os.Signal
 	done   chan error // Run's result
 }
@@ -57,7 +58,7 @@ func testOptions(cfg config.Config, paths config.Paths, stdout, stderr io.Writer
 func start(t *testing.T, mutate func(*config.Config)) *instance {
 	t.Helper()
 	cfg, paths := testConfig(t, mutate)
-	in := &instance{paths: paths, stdout: &ccotest.Buffer{}, stderr: &ccotest.Buffer{}, sigs: make(chan os.Signal, 2), done: make(chan error, 1)}
+	in := &instance{paths: paths, stdout: &ccoproc.Buffer{}, stderr: &ccoproc.Buffer{}, sigs: make(chan os.Signal, 2), done: make(chan error, 1)}
 	var err error
 	in.Instance, err = Start(context.Background(), testOptions(cfg, paths, in.stdout, in.stderr))
 	if err != nil {
@@ -81,17 +82,17 @@ func (in *instance) wait(t *testing.T) error {
 // heldUpstream is a fake Anthropic API whose answers wait until the test
 // releases them, so a request can be held in flight across a stop.
 type heldUpstream struct {
-	*ccotest.Upstream
+	*fakeapi.Upstream
 	entered chan struct{}
 	release chan struct{}
 }
 
 func holdUpstream(t *testing.T) *heldUpstream {
 	h := &heldUpstream{entered: make(chan struct{}, 16), release: make(chan struct{})}
-	h.Upstream = ccotest.NewUpstream(t, ccotest.Options{Scenario: func(*ccotest.Request) ccotest.Scenario {
+	h.Upstream = fakeapi.NewUpstream(t, fakeapi.Options{Scenario: func(*fakeapi.Request) fakeapi.Scenario {
 		h.entered <- struct{}{}
 		<-h.release
-		return ccotest.Scenario{}
+		return fakeapi.Scenario{}
 	}})
 	return h
 }
@@ -275,7 +276,7 @@ func TestLoadPrices(t *testing.T) {
 // called again; Wait reports the clean stop.
 func TestStartStopWait(t *testing.T) {
 	cfg, paths := testConfig(t, nil)
-	stdout := &ccotest.Buffer{}
+	stdout := &ccoproc.Buffer{}
 	in, err := Start(context.Background(), testOptions(cfg, paths, stdout, io.Discard))
 	if err != nil {
 		t.Fatal(err)

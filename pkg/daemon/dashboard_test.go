@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/visiquate/cco/pkg/ccotest"
 	"github.com/visiquate/cco/pkg/config"
 	"github.com/visiquate/cco/pkg/control"
+	"github.com/visiquate/cco/pkg/fakeapi"
 )
 
 // The dashboard's data on a running instance: each proxied request arrives
@@ -20,7 +20,7 @@ import (
 // newest first; /api/instance tells where things are; and an open event
 // stream does not hold up a graceful stop.
 func TestDashboardRoutes(t *testing.T) {
-	up := ccotest.NewUpstream(t, ccotest.Options{})
+	up := fakeapi.NewUpstream(t, fakeapi.Options{})
 	in := start(t, func(c *config.Config) {
 		c.Upstream.URL = up.URL
 		c.Cache.Enabled = false
@@ -54,7 +54,7 @@ func TestDashboardRoutes(t *testing.T) {
 			t.Fatalf("request %d: %s", i, got)
 		}
 		ev := next()
-		if ev.Model != "claude-haiku-4-5" || ev.Status != 200 || ev.RequestID == "" || ev.InputTokens != ccotest.DefaultInputTokens || ev.CostUSD <= 0 || ev.LatencyMS <= 0 {
+		if ev.Model != "claude-haiku-4-5" || ev.Status != 200 || ev.RequestID == "" || ev.InputTokens != fakeapi.DefaultInputTokens || ev.CostUSD <= 0 || ev.LatencyMS <= 0 {
 			t.Errorf("event %d: %+v", i, ev)
 		}
 	}

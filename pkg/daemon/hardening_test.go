@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/visiquate/cco/pkg/ccotest"
 	"github.com/visiquate/cco/pkg/config"
+	"github.com/visiquate/cco/pkg/fakeapi"
 )
 
 // rawExchange sends a request as written and reads the answer's status.
@@ -40,7 +40,7 @@ func rawExchange(t *testing.T, base, request string) int {
 // cross-site browser request gets 403, and none of them reaches the
 // upstream; an ordinary request still passes.
 func TestHardeningThroughTheInstance(t *testing.T) {
-	up := ccotest.NewUpstream(t, ccotest.Options{})
+	up := fakeapi.NewUpstream(t, fakeapi.Options{})
 	in := start(t, func(c *config.Config) {
 		c.Upstream.URL = up.URL
 		c.Server.BodyTimeout = 500 * time.Millisecond

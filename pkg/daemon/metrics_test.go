@@ -9,14 +9,14 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/visiquate/cco/pkg/ccotest"
 	"github.com/visiquate/cco/pkg/config"
+	"github.com/visiquate/cco/pkg/fakeapi"
 )
 
 // /metrics on a running instance parses with Prometheus's text parser and
 // its request counter and histograms move by exactly the requests sent.
 func TestMetricsCountRequests(t *testing.T) {
-	up := ccotest.NewUpstream(t, ccotest.Options{})
+	up := fakeapi.NewUpstream(t, fakeapi.Options{})
 	in := start(t, func(c *config.Config) { c.Upstream.URL = up.URL; c.Cache.Enabled = false })
 	scrape := func() (requests, durations, inputTokens float64) {
 		t.Helper()
@@ -60,7 +60,7 @@ func TestMetricsCountRequests(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		r1, d1, i1 := scrape()
-		if r1-r0 == n && d1-d0 == n && i1-i0 == n*ccotest.DefaultInputTokens {
+		if r1-r0 == n && d1-d0 == n && i1-i0 == n*fakeapi.DefaultInputTokens {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -11,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/visiquate/cco/pkg/ccotest"
+	"github.com/visiquate/cco/pkg/ccoproc"
+	"github.com/visiquate/cco/pkg/fakeapi"
 )
 
 // flushWait is comfortably longer than the access log's flush interval
@@ -24,8 +25,8 @@ const flushWait = 600 * time.Millisecond
 // reach the file within the flush interval while cco runs, and the rest
 // on a graceful stop.
 func TestAccessLogLinePerRequest(t *testing.T) {
-	u := ccotest.NewUpstream(t, ccotest.Options{})
-	cco := ccotest.StartCCO(t, ccoBin, nil, "--upstream", u.URL)
+	u := fakeapi.NewUpstream(t, fakeapi.Options{})
+	cco := ccoproc.StartCCO(t, ccoBin, nil, "--upstream", u.URL)
 	ids := sendRequests(t, cco.URL, 40, "a")
 
 	// While cco runs: all there after the flush interval.
@@ -48,8 +49,8 @@ func TestAccessLogLinePerRequest(t *testing.T) {
 // kill -9 loses at most the access lines of the last flush interval: lines
 // of requests answered longer ago than that are in the file.
 func TestAccessLogSurvivesKill(t *testing.T) {
-	u := ccotest.NewUpstream(t, ccotest.Options{})
-	cco := ccotest.StartCCO(t, ccoBin, nil, "--upstream", u.URL)
+	u := fakeapi.NewUpstream(t, fakeapi.Options{})
+	cco := ccoproc.StartCCO(t, ccoBin, nil, "--upstream", u.URL)
 	ids := sendRequests(t, cco.URL, 60, "k")
 	time.Sleep(flushWait)
 	if err := cco.Cmd.Process.Kill(); err != nil { // SIGKILL: no chance to flush

@@ -13,27 +13,28 @@ import (
 	anthropic "github.com/anthropics/anthropic-sdk-go/v2"
 	"github.com/anthropics/anthropic-sdk-go/v2/option"
 
-	"github.com/visiquate/cco/pkg/ccotest"
+	"github.com/visiquate/cco/pkg/ccoproc"
 	"github.com/visiquate/cco/pkg/control"
+	"github.com/visiquate/cco/pkg/fakeapi"
 )
 
 // byModel answers each model with usage chosen for hand-computable costs.
-func byModel(r *ccotest.Request) ccotest.Scenario {
+func byModel(r *fakeapi.Request) fakeapi.Scenario {
 	var body struct {
 		Model string `json:"model"`
 	}
 	json.Unmarshal(r.Body, &body)
 	switch body.Model {
 	case "claude-haiku-4-5":
-		return ccotest.Scenario{Usage: ccotest.Usage{Input: 1000, Output: 500, CacheWrite5m: 2000, CacheRead: 10000}}
+		return fakeapi.Scenario{Usage: fakeapi.Usage{Input: 1000, Output: 500, CacheWrite5m: 2000, CacheRead: 10000}}
 	case "claude-sonnet-4-5-20250929":
-		return ccotest.Scenario{Usage: ccotest.Usage{Input: 2000, Output: 1000, CacheWrite1h: 4000}}
+		return fakeapi.Scenario{Usage: fakeapi.Usage{Input: 2000, Output: 1000, CacheWrite1h: 4000}}
 	case "claude-sonnet-5-5":
-		return ccotest.Scenario{Usage: ccotest.Usage{Input: 100, Output: 10}}
+		return fakeapi.Scenario{Usage: fakeapi.Usage{Input: 100, Output: 10}}
 	case "claude-opus-4-5":
-		return ccotest.Scenario{Status: 529}
+		return fakeapi.Scenario{Status: 529}
 	}
-	return ccotest.Scenario{}
+	return fakeapi.Scenario{}
 }
 
 // The hand-computed expectation, in nano-dollars (prices per million
@@ -57,8 +58,8 @@ var wantTotals = control.Totals{
 // /api/stats and `cco stats` agree with a hand-computed fixture, to the cent
 // and below.
 func TestStatsAgreeWithHandComputedFixture(t *testing.T) {
-	u := ccotest.NewUpstream(t, ccotest.Options{Scenario: byModel})
-	cco := ccotest.StartCCO(t, ccoBin, nil, "--upstream", u.URL)
+	u := fakeapi.NewUpstream(t, fakeapi.Options{Scenario: byModel})
+	cco := ccoproc.StartCCO(t, ccoBin, nil, "--upstream", u.URL)
 	client := anthropic.NewClient(option.WithBaseURL(cco.URL), option.WithAPIKey("sk-ant-api03-stats"), option.WithMaxRetries(0))
 	ctx := context.Background()
 	ask := func(model string) error {
@@ -166,11 +167,11 @@ func TestStatsAgreeWithHandComputedFixture(t *testing.T) {
 // A cached stream, replayed, parses in the official SDK exactly as the
 // original did.
 func TestCacheReplayParsesIdenticallyInSDK(t *testing.T) {
-	u := ccotest.NewUpstream(t, ccotest.Options{Scenario: func(*ccotest.Request) ccotest.Scenario {
-		return ccotest.Scenario{Thinking: true, ToolUse: true, Text: "before the tool", Pings: 2,
-			Usage: ccotest.Usage{Input: 30, Output: 20, CacheWrite5m: 5, CacheWrite1h: 6, CacheRead: 7}}
+	u := fakeapi.NewUpstream(t, fakeapi.Options{Scenario: func(*fakeapi.Request) fakeapi.Scenario {
+		return fakeapi.Scenario{Thinking: true, ToolUse: true, Text: "before the tool", Pings: 2,
+			Usage: fakeapi.Usage{Input: 30, Output: 20, CacheWrite5m: 5, CacheWrite1h: 6, CacheRead: 7}}
 	}})
-	cco := ccotest.StartCCO(t, ccoBin, nil, "--upstream", u.URL)
+	cco := ccoproc.StartCCO(t, ccoBin, nil, "--upstream", u.URL)
 	client := anthropic.NewClient(option.WithBaseURL(cco.URL), option.WithAPIKey("sk-ant-api03-replay"), option.WithMaxRetries(0))
 	var messages [2]string
 	var states [2]string

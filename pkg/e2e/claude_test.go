@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/visiquate/cco/pkg/ccotest"
+	"github.com/visiquate/cco/pkg/ccoproc"
+	"github.com/visiquate/cco/pkg/fakeapi"
 )
 
 // TestClaudeCode runs Claude Code itself through cco against the fake
@@ -25,10 +26,10 @@ func TestClaudeCode(t *testing.T) {
 	if claude == "" {
 		t.Skip("CCO_TEST_CLAUDE is not set: run `task claude-code` (CI always runs this test)")
 	}
-	u := ccotest.NewUpstream(t, ccotest.Options{Scenario: func(*ccotest.Request) ccotest.Scenario {
-		return ccotest.Scenario{Usage: ccotest.Usage{Input: 10, Output: 7}}
+	u := fakeapi.NewUpstream(t, fakeapi.Options{Scenario: func(*fakeapi.Request) fakeapi.Scenario {
+		return fakeapi.Scenario{Usage: fakeapi.Usage{Input: 10, Output: 7}}
 	}})
-	cco := ccotest.StartCCO(t, ccoBin, nil, "--upstream", u.URL)
+	cco := ccoproc.StartCCO(t, ccoBin, nil, "--upstream", u.URL)
 
 	home, work := t.TempDir(), t.TempDir()
 	run := func() string {
@@ -70,13 +71,13 @@ func TestClaudeCode(t *testing.T) {
 		if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
 			t.Fatalf("output is not JSON: %v\n%s", err, stdout.String())
 		}
-		if out.IsError || out.Result != ccotest.DefaultText || out.Usage.InputTokens != 10 || out.Usage.OutputTokens != 7 {
+		if out.IsError || out.Result != fakeapi.DefaultText || out.Usage.InputTokens != 10 || out.Usage.OutputTokens != 7 {
 			t.Errorf("claude result: %s", stdout.String())
 		}
 		return out.Result
 	}
-	turns := func() []ccotest.Request {
-		var rs []ccotest.Request
+	turns := func() []fakeapi.Request {
+		var rs []fakeapi.Request
 		for _, r := range u.Requests() {
 			if r.Path == "/v1/messages" {
 				rs = append(rs, r)

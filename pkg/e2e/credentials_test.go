@@ -14,8 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/visiquate/cco/pkg/ccotest"
+	"github.com/visiquate/cco/pkg/ccoproc"
 	"github.com/visiquate/cco/pkg/credentials/credtest"
+	"github.com/visiquate/cco/pkg/fakeapi"
 )
 
 // A key stored with `cco credentials set` is what `cco run` sends upstream
@@ -68,10 +69,10 @@ func testStoredAPIKey(t *testing.T, setEnv, runEnv []string, label string) {
 		t.Fatalf("config show does not name the stored key as the source:\n%s", out)
 	}
 
-	u := ccotest.NewUpstream(t, ccotest.Options{Scenario: func(*ccotest.Request) ccotest.Scenario {
-		return ccotest.Scenario{Deltas: 20, EventGap: 25 * time.Millisecond}
+	u := fakeapi.NewUpstream(t, fakeapi.Options{Scenario: func(*fakeapi.Request) fakeapi.Scenario {
+		return fakeapi.Scenario{Deltas: 20, EventGap: 25 * time.Millisecond}
 	}})
-	in := ccotest.StartCCO(t, ccoBin, append(append(homeEnv, runEnv...), "CCO_LOG_LEVEL=debug"), "--upstream", u.URL)
+	in := ccoproc.StartCCO(t, ccoBin, append(append(homeEnv, runEnv...), "CCO_LOG_LEVEL=debug"), "--upstream", u.URL)
 
 	// A request with no credentials, read slowly: the checks run while it
 	// is in flight.

@@ -20,8 +20,10 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"github.com/visiquate/cco/pkg/ccotest"
+	"github.com/visiquate/cco/pkg/ccoproc"
 	"github.com/visiquate/cco/pkg/control"
+	"github.com/visiquate/cco/pkg/fakeapi"
+	"github.com/visiquate/cco/pkg/fakegithub"
 	"github.com/visiquate/cco/pkg/store"
 )
 
@@ -255,16 +257,16 @@ func TestDashboardInBrowser(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "analytics.db")
 	seeded := seedMonth(t, db, time.Now())
-	u := ccotest.NewUpstream(t, ccotest.Options{})
+	u := fakeapi.NewUpstream(t, fakeapi.Options{})
 	// A release cco, whose background check finds a newer one on the fake
 	// GitHub: the page shows the notice.
-	key := ccotest.NewCosignKey(t)
-	bin, err := ccotest.BuildCCOWith(filepath.Join(dir, "bin"), ccotest.BuildOptions{Version: "2026.11.3", UpdateKey: key.PublicBase64()})
+	key := fakegithub.NewCosignKey(t)
+	bin, err := ccoproc.BuildCCOWith(filepath.Join(dir, "bin"), ccoproc.BuildOptions{Version: "2026.11.3", UpdateKey: key.PublicBase64()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	gh := ccotest.NewGitHub(t, ccotest.BuildRelease(t, ccotest.ReleaseOptions{Version: "2026.12.1", Key: key, Binary: ccoBin}))
-	cco := ccotest.StartCCO(t, bin, []string{"CCO_DATABASE_URL=sqlite://" + db, "CCO_NO_UPDATE_CHECK=", "CCO_GITHUB_API_URL=" + gh.URL}, "--upstream", u.URL)
+	gh := fakegithub.NewGitHub(t, fakegithub.BuildRelease(t, fakegithub.ReleaseOptions{Version: "2026.12.1", Key: key, Binary: ccoBin}))
+	cco := ccoproc.StartCCO(t, bin, []string{"CCO_DATABASE_URL=sqlite://" + db, "CCO_NO_UPDATE_CHECK=", "CCO_GITHUB_API_URL=" + gh.URL}, "--upstream", u.URL)
 	if st := getStats(t, cco.URL, "all"); st.Totals.Requests != int64(seeded) {
 		t.Fatalf("cco sees %d of the %d seeded rows", st.Totals.Requests, seeded)
 	}

@@ -5,7 +5,8 @@ import (
 	"os"
 	"testing"
 
-	"github.com/visiquate/cco/pkg/ccotest"
+	"github.com/visiquate/cco/pkg/ccoproc"
+	"github.com/visiquate/cco/pkg/fakeapi"
 )
 
 // ccoBin is the cco binary under test, built once for all tests.
@@ -17,7 +18,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	ccoBin, err = ccotest.BuildCCO(dir)
+	ccoBin, err = ccoproc.BuildCCO(dir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.RemoveAll(dir)
@@ -30,6 +31,6 @@ func TestMain(m *testing.M) {
 
 // errorType is the Anthropic error type the fake answers with for status.
 func errorType(status int) string {
-	t, _ := ccotest.ErrorType(status)
+	t, _ := fakeapi.ErrorType(status)
 	return t
 }

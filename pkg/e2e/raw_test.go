@@ -10,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/visiquate/cco/pkg/ccotest"
+	"github.com/visiquate/cco/pkg/ccoproc"
+	"github.com/visiquate/cco/pkg/fakeapi"
 )
 
 // rawClient neither asks for nor undoes compression: bytes are compared as
@@ -41,11 +42,11 @@ const streamBody = `{"model":"claude-haiku-4-5","max_tokens":64,"stream":true,"m
 // directly, compressed or not, and the upstream's headers come through.
 func TestStreamsAreByteIdentical(t *testing.T) {
 	for _, gz := range []bool{false, true} {
-		u := ccotest.NewUpstream(t, ccotest.Options{Scenario: func(*ccotest.Request) ccotest.Scenario {
-			return ccotest.Scenario{ToolUse: true, Thinking: true, Pings: 3, Text: "some text first", Gzip: gz,
-				Usage: ccotest.Usage{Input: 100, Output: 50, CacheWrite5m: 10, CacheWrite1h: 20, CacheRead: 30}}
+		u := fakeapi.NewUpstream(t, fakeapi.Options{Scenario: func(*fakeapi.Request) fakeapi.Scenario {
+			return fakeapi.Scenario{ToolUse: true, Thinking: true, Pings: 3, Text: "some text first", Gzip: gz,
+				Usage: fakeapi.Usage{Input: 100, Output: 50, CacheWrite5m: 10, CacheWrite1h: 20, CacheRead: 30}}
 		}})
-		cco := ccotest.StartCCO(t, ccoBin, nil, "--upstream", u.URL)
+		cco := ccoproc.StartCCO(t, ccoBin, nil, "--upstream", u.URL)
 		hdr := map[string]string{"X-Api-Key": "sk-ant-api03-raw", "Accept-Encoding": "gzip, deflate, br, zstd"}
 
 		direct := post(t, u.URL+"/v1/messages?beta=true", streamBody, hdr)
@@ -81,9 +82,9 @@ func TestStreamsAreByteIdentical(t *testing.T) {
 func TestEventsArriveBeforeTheNextIsSent(t *testing.T) {
 	var mu sync.Mutex
 	flushed := map[int]time.Time{}
-	u := ccotest.NewUpstream(t, ccotest.Options{
-		Scenario: func(*ccotest.Request) ccotest.Scenario {
-			return ccotest.Scenario{Deltas: 6, Pings: 2, EventGap: 100 * time.Millisecond}
+	u := fakeapi.NewUpstream(t, fakeapi.Options{
+		Scenario: func(*fakeapi.Request) fakeapi.Scenario {
+			return fakeapi.Scenario{Deltas: 6, Pings: 2, EventGap: 100 * time.Millisecond}
 		},
 		OnFlush: func(_ string, event int, at time.Time) {
 			mu.Lock()
@@ -91,7 +92,7 @@ func TestEventsArriveBeforeTheNextIsSent(t *testing.T) {
 			mu.Unlock()
 		},
 	})
-	cco := ccotest.StartCCO(t, ccoBin, nil, "--upstream", u.URL)
+	cco := ccoproc.StartCCO(t, ccoBin, nil, "--upstream", u.URL)
 	resp := post(t, cco.URL+"/v1/messages", streamBody, map[string]string{"X-Api-Key": "sk-ant-x"})
 	defer resp.Body.Close()
 	br := bufio.NewReader(resp.Body)
@@ -121,8 +122,8 @@ func TestEventsArriveBeforeTheNextIsSent(t *testing.T) {
 // key never reaches cco's log.
 func TestAPIKeyFromEnvironment(t *testing.T) {
 	const key = "sk-ant-api03-from-the-environment-0123456789"
-	u := ccotest.NewUpstream(t, ccotest.Options{})
-	cco := ccotest.StartCCO(t, ccoBin, []string{"ANTHROPIC_API_KEY=" + key}, "--upstream", u.URL, "--log-level", "trace")
+	u := fakeapi.NewUpstream(t, fakeapi.Options{})
+	cco := ccoproc.StartCCO(t, ccoBin, []string{"ANTHROPIC_API_KEY=" + key}, "--upstream", u.URL, "--log-level", "trace")
 	resp := post(t, cco.URL+"/v1/messages", streamBody, nil)
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()

@@ -22,7 +22,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/visiquate/cco/pkg/ccotest"
+	"github.com/visiquate/cco/pkg/ccoproc"
+	"github.com/visiquate/cco/pkg/fakeapi"
 )
 
 // remoteNetnsEnv marks the copy of this test binary that runs inside the
@@ -120,8 +121,8 @@ func testRemoteAccessInNamespace(t *testing.T) {
 	token := "cco_e2e_" + hex.EncodeToString(random)
 	const clientKey = "sk-ant-api03-remote-client-key"
 
-	u := ccotest.NewUpstream(t, ccotest.Options{})
-	cco := ccotest.StartCCO(t, ccoBin, []string{"CCO_SERVER_TOKEN=" + token, "CCO_CREDENTIALS_BACKEND=file"},
+	u := fakeapi.NewUpstream(t, fakeapi.Options{})
+	cco := ccoproc.StartCCO(t, ccoBin, []string{"CCO_SERVER_TOKEN=" + token, "CCO_CREDENTIALS_BACKEND=file"},
 		"--upstream", u.URL, "--host", "0.0.0.0", "--allow-remote")
 	base, err := url.Parse(cco.URL)
 	if err != nil {
@@ -249,7 +250,7 @@ func testRemoteAccessInNamespace(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var stderr ccotest.Buffer
+		var stderr ccoproc.Buffer
 		run.Stderr = &stderr
 		if err := run.Start(); err != nil {
 			t.Fatal(err)

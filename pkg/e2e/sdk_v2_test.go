@@ -9,17 +9,18 @@ import (
 	anthropic "github.com/anthropics/anthropic-sdk-go/v2"
 	"github.com/anthropics/anthropic-sdk-go/v2/option"
 
-	"github.com/visiquate/cco/pkg/ccotest"
+	"github.com/visiquate/cco/pkg/ccoproc"
+	"github.com/visiquate/cco/pkg/fakeapi"
 )
 
 // The official Go SDK, v2 line (authorization: Bearer, anthropic-version
 // 2026-10-21), through a real cco process.
 func TestGoSDKv2ThroughCCO(t *testing.T) {
-	u := ccotest.NewUpstream(t, ccotest.Options{})
+	u := fakeapi.NewUpstream(t, fakeapi.Options{})
 	// The same request meets several scenarios: the response cache would
 	// answer all but the first.
 	noCache := []string{"CCO_CACHE_ENABLED=false"}
-	cco := ccotest.StartCCO(t, ccoBin, noCache, "--upstream", u.URL)
+	cco := ccoproc.StartCCO(t, ccoBin, noCache, "--upstream", u.URL)
 	client := anthropic.NewClient(option.WithBaseURL(cco.URL), option.WithAPIKey("sk-ant-api03-e2e-v2"), option.WithMaxRetries(0))
 	ctx := context.Background()
 	params := anthropic.MessageNewParams{
@@ -30,14 +31,14 @@ func TestGoSDKv2ThroughCCO(t *testing.T) {
 
 	t.Run("non-streaming", func(t *testing.T) {
 		u.Reset()
-		u.SetScenario(func(*ccotest.Request) ccotest.Scenario {
-			return ccotest.Scenario{Usage: ccotest.Usage{Input: 11, Output: 5, CacheRead: 7}}
+		u.SetScenario(func(*fakeapi.Request) fakeapi.Scenario {
+			return fakeapi.Scenario{Usage: fakeapi.Usage{Input: 11, Output: 5, CacheRead: 7}}
 		})
 		msg, err := client.Messages.New(ctx, params)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(msg.Content) != 1 || msg.Content[0].Text != ccotest.DefaultText || msg.StopReason != anthropic.StopReasonEndTurn {
+		if len(msg.Content) != 1 || msg.Content[0].Text != fakeapi.DefaultText || msg.StopReason != anthropic.StopReasonEndTurn {
 			t.Errorf("message %+v", msg)
 		}
 		if msg.Usage.InputTokens != 11 || msg.Usage.OutputTokens != 5 || msg.Usage.CacheReadInputTokens != 7 {
@@ -51,8 +52,8 @@ func TestGoSDKv2ThroughCCO(t *testing.T) {
 	})
 
 	t.Run("streaming", func(t *testing.T) {
-		u.SetScenario(func(*ccotest.Request) ccotest.Scenario {
-			return ccotest.Scenario{Text: "streamed through cco", Deltas: 5, Pings: 2, Usage: ccotest.Usage{Input: 20, Output: 9, CacheWrite5m: 3, CacheWrite1h: 4}}
+		u.SetScenario(func(*fakeapi.Request) fakeapi.Scenario {
+			return fakeapi.Scenario{Text: "streamed through cco", Deltas: 5, Pings: 2, Usage: fakeapi.Usage{Input: 20, Output: 9, CacheWrite5m: 3, CacheWrite1h: 4}}
 		})
 		stream := client.Messages.NewStreaming(ctx, params)
 		var msg anthropic.Message
@@ -73,7 +74,7 @@ func TestGoSDKv2ThroughCCO(t *testing.T) {
 	})
 
 	t.Run("tool use", func(t *testing.T) {
-		u.SetScenario(func(*ccotest.Request) ccotest.Scenario { return ccotest.Scenario{ToolUse: true, Thinking: true} })
+		u.SetScenario(func(*fakeapi.Request) fakeapi.Scenario { return fakeapi.Scenario{ToolUse: true, Thinking: true} })
 		stream := client.Messages.NewStreaming(ctx, params)
 		var msg anthropic.Message
 		for stream.Next() {
@@ -85,7 +86,7 @@ func TestGoSDKv2ThroughCCO(t *testing.T) {
 			t.Fatal(err)
 		}
 		last := msg.Content[len(msg.Content)-1]
-		if msg.StopReason != anthropic.StopReasonToolUse || last.Name != ccotest.ToolName || string(last.Input) != ccotest.ToolInput {
+		if msg.StopReason != anthropic.StopReasonToolUse || last.Name != fakeapi.ToolName || string(last.Input) != fakeapi.ToolInput {
 			t.Errorf("tool use: stop %s, last block %+v", msg.StopReason, last)
 		}
 	})
@@ -108,14 +109,14 @@ func TestGoSDKv2ThroughCCO(t *testing.T) {
 		for _, m := range page.Data {
 			ids = append(ids, m.ID)
 		}
-		if strings.Join(ids, ",") != strings.Join(ccotest.ModelIDs(), ",") {
+		if strings.Join(ids, ",") != strings.Join(fakeapi.ModelIDs(), ",") {
 			t.Errorf("models %v", ids)
 		}
 	})
 
 	t.Run("upstream errors", func(t *testing.T) {
 		for _, status := range []int{400, 401, 403, 404, 413, 429, 500, 529} {
-			u.SetScenario(func(*ccotest.Request) ccotest.Scenario { return ccotest.Scenario{Status: status} })
+			u.SetScenario(func(*fakeapi.Request) fakeapi.Scenario { return fakeapi.Scenario{Status: status} })
 			_, err := client.Messages.New(ctx, params)
 			checkV2Error(t, err, status, errorType(status))
 			stream := client.Messages.NewStreaming(ctx, params)
@@ -126,7 +127,7 @@ func TestGoSDKv2ThroughCCO(t *testing.T) {
 	})
 
 	t.Run("mid-stream error", func(t *testing.T) {
-		u.SetScenario(func(*ccotest.Request) ccotest.Scenario { return ccotest.Scenario{ErrorAfter: 3} })
+		u.SetScenario(func(*fakeapi.Request) fakeapi.Scenario { return fakeapi.Scenario{ErrorAfter: 3} })
 		stream := client.Messages.NewStreaming(ctx, params)
 		for stream.Next() {
 		}
@@ -137,12 +138,12 @@ func TestGoSDKv2ThroughCCO(t *testing.T) {
 	})
 
 	t.Run("errors cco makes", func(t *testing.T) {
-		dead := ccotest.StartCCO(t, ccoBin, noCache, "--upstream", ccotest.DeadURL(t))
+		dead := ccoproc.StartCCO(t, ccoBin, noCache, "--upstream", fakeapi.DeadURL(t))
 		c := anthropic.NewClient(option.WithBaseURL(dead.URL), option.WithAPIKey("sk-ant-x"), option.WithMaxRetries(0))
 		_, err := c.Messages.New(ctx, params)
 		checkV2Error(t, err, 502, "api_error")
 
-		small := ccotest.StartCCO(t, ccoBin, append(noCache, "CCO_MAX_BODY_SIZE=2KiB"), "--upstream", u.URL)
+		small := ccoproc.StartCCO(t, ccoBin, append(noCache, "CCO_MAX_BODY_SIZE=2KiB"), "--upstream", u.URL)
 		c = anthropic.NewClient(option.WithBaseURL(small.URL), option.WithAPIKey("sk-ant-x"), option.WithMaxRetries(0))
 		big := params
 		big.Messages = []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock(strings.Repeat("x", 4096)))}

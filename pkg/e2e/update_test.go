@@ -23,7 +23,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/visiquate/cco/pkg/ccotest"
+	"github.com/visiquate/cco/pkg/ccoproc"
+	"github.com/visiquate/cco/pkg/fakegithub"
 )
 
 const (
@@ -36,11 +37,11 @@ const (
 // updateWorld holds what every update test shares: the key, the builds and
 // the releases made from them.
 type updateWorld struct {
-	key      *ccotest.CosignKey
-	bins     map[string]string // version -> binary trusting key
-	packaged string            // oldVersion built as the .deb/.rpm builds are
-	stable   ccotest.Release   // newVersion
-	beta     ccotest.Release   // betaVersion, a prerelease
+	key      *fakegithub.CosignKey
+	bins     map[string]string  // version -> binary trusting key
+	packaged string             // oldVersion built as the .deb/.rpm builds are
+	stable   fakegithub.Release // newVersion
+	beta     fakegithub.Release // betaVersion, a prerelease
 }
 
 // TestUpdate builds the binaries and releases once and runs every update
@@ -69,9 +70,9 @@ func TestUpdate(t *testing.T) {
 
 func buildWorld(t *testing.T) *updateWorld {
 	t.Helper()
-	w := &updateWorld{bins: map[string]string{}, key: ccotest.NewCosignKey(t)}
+	w := &updateWorld{bins: map[string]string{}, key: fakegithub.NewCosignKey(t)}
 	dir := t.TempDir()
-	builds := map[string]ccotest.BuildOptions{
+	builds := map[string]ccoproc.BuildOptions{
 		oldVersion: {Version: oldVersion}, newVersion: {Version: newVersion},
 		betaVersion: {Version: betaVersion}, laterVersion: {Version: laterVersion},
 		"packaged": {Version: oldVersion, ManagedBy: "deb/rpm"},
@@ -86,7 +87,7 @@ func buildWorld(t *testing.T) *updateWorld {
 		go func() {
 			defer wg.Done()
 			o.UpdateKey = w.key.PublicBase64()
-			bin, err := ccotest.BuildCCOWith(filepath.Join(dir, name), o)
+			bin, err := ccoproc.BuildCCOWith(filepath.Join(dir, name), o)
 			mu.Lock()
 			defer mu.Unlock()
 			errs = errors.Join(errs, err)
@@ -101,13 +102,13 @@ func buildWorld(t *testing.T) *updateWorld {
 	if errs != nil {
 		t.Fatal(errs)
 	}
-	w.stable = ccotest.BuildRelease(t, ccotest.ReleaseOptions{Version: newVersion, Key: w.key, Binary: w.bins[newVersion]})
-	w.beta = ccotest.BuildRelease(t, ccotest.ReleaseOptions{Version: betaVersion, Prerelease: true, Key: w.key, Binary: w.bins[betaVersion]})
+	w.stable = fakegithub.BuildRelease(t, fakegithub.ReleaseOptions{Version: newVersion, Key: w.key, Binary: w.bins[newVersion]})
+	w.beta = fakegithub.BuildRelease(t, fakegithub.ReleaseOptions{Version: betaVersion, Prerelease: true, Key: w.key, Binary: w.bins[betaVersion]})
 	return w
 }
 
 // clone copies a release so a test can change its assets.
-func clone(r ccotest.Release) ccotest.Release {
+func clone(r fakegithub.Release) fakegithub.Release {
 	c := r
 	c.Assets = make(map[string][]byte, len(r.Assets))
 	for k, v := range r.Assets {
@@ -116,7 +117,7 @@ func clone(r ccotest.Release) ccotest.Release {
 	return c
 }
 
-func archiveName(v string) string { return ccotest.ArchiveName(v, runtime.GOOS, runtime.GOARCH) }
+func archiveName(v string) string { return fakegithub.ArchiveName(v, runtime.GOOS, runtime.GOARCH) }
 
 // install copies bin to dir/cco (a new temporary dir when dir is empty)
 // and returns its path.
@@ -146,7 +147,7 @@ type result struct {
 }
 
 // ccoCmd runs exe with args in home, pointed at gh.
-func ccoCmd(t *testing.T, gh *ccotest.GitHub, home, exe string, env []string, args ...string) result {
+func ccoCmd(t *testing.T, gh *fakegithub.GitHub, home, exe string, env []string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -204,7 +205,7 @@ func versionOf(t *testing.T, exe string) string {
 }
 
 func testUpdateAppliesAndRollsBack(t *testing.T, w *updateWorld) {
-	gh := ccotest.NewGitHub(t, w.stable)
+	gh := fakegithub.NewGitHub(t, w.stable)
 	home := t.TempDir()
 	exe := install(t, w.bins[oldVersion], "")
 
@@ -273,7 +274,7 @@ func testUpdateAppliesAndRollsBack(t *testing.T, w *updateWorld) {
 }
 
 func testUpdateRollbackWithoutPrevious(t *testing.T, w *updateWorld) {
-	gh := ccotest.NewGitHub(t, w.stable)
+	gh := fakegithub.NewGitHub(t, w.stable)
 	exe := install(t, w.bins[oldVersion], "")
 	r := ccoCmd(t, gh, t.TempDir(), exe, nil, "update", "--rollback", "--yes")
 	if r.code != 1 || !strings.Contains(r.stderr, "no previous binary") {
@@ -285,38 +286,38 @@ func testUpdateRollbackWithoutPrevious(t *testing.T, w *updateWorld) {
 // Each broken release is refused before anything is touched.
 func testUpdateRefusesUnverifiedReleases(t *testing.T, w *updateWorld) {
 	archive := archiveName(newVersion)
-	other := ccotest.NewCosignKey(t)
+	other := fakegithub.NewCosignKey(t)
 	for _, tt := range []struct {
 		name   string
-		change func(r *ccotest.Release, gh *ccotest.GitHub)
+		change func(r *fakegithub.Release, gh *fakegithub.GitHub)
 		want   string
 	}{
-		{"tampered archive", func(r *ccotest.Release, _ *ccotest.GitHub) {
+		{"tampered archive", func(r *fakegithub.Release, _ *fakegithub.GitHub) {
 			r.Assets[archive][len(r.Assets[archive])/2] ^= 0xff
 		}, "SHA-256"},
-		{"archive and checksums changed, signature not", func(r *ccotest.Release, _ *ccotest.GitHub) {
+		{"archive and checksums changed, signature not", func(r *fakegithub.Release, _ *fakegithub.GitHub) {
 			r.Assets[archive] = append(r.Assets[archive], 0)
-			r.Assets["checksums.sha256"] = ccotest.ChecksumsFile(r.Assets)
+			r.Assets["checksums.sha256"] = fakegithub.ChecksumsFile(r.Assets)
 		}, "signature"},
-		{"signed with another key", func(r *ccotest.Release, _ *ccotest.GitHub) {
+		{"signed with another key", func(r *fakegithub.Release, _ *fakegithub.GitHub) {
 			r.Assets["checksums.sha256.sig"] = other.SignBlob(t, r.Assets["checksums.sha256"])
 		}, "signature"},
-		{"no checksums file", func(r *ccotest.Release, _ *ccotest.GitHub) {
+		{"no checksums file", func(r *fakegithub.Release, _ *fakegithub.GitHub) {
 			delete(r.Assets, "checksums.sha256")
 		}, "checksums.sha256"},
-		{"no signature", func(r *ccotest.Release, _ *ccotest.GitHub) {
+		{"no signature", func(r *fakegithub.Release, _ *fakegithub.GitHub) {
 			delete(r.Assets, "checksums.sha256.sig")
 		}, "checksums.sha256.sig"},
-		{"download cut off halfway", func(_ *ccotest.Release, gh *ccotest.GitHub) {
-			gh.SetFault(archive, ccotest.FaultCutHalfway)
+		{"download cut off halfway", func(_ *fakegithub.Release, gh *fakegithub.GitHub) {
+			gh.SetFault(archive, fakegithub.FaultCutHalfway)
 		}, "download"},
-		{"checksums file not downloadable", func(_ *ccotest.Release, gh *ccotest.GitHub) {
-			gh.SetFault("checksums.sha256", ccotest.FaultNotFound)
+		{"checksums file not downloadable", func(_ *fakegithub.Release, gh *fakegithub.GitHub) {
+			gh.SetFault("checksums.sha256", fakegithub.FaultNotFound)
 		}, "404"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			rel := clone(w.stable)
-			gh := ccotest.NewGitHub(t)
+			gh := fakegithub.NewGitHub(t)
 			tt.change(&rel, gh)
 			gh.SetReleases(rel)
 			exe := install(t, w.bins[oldVersion], "")
@@ -339,7 +340,7 @@ func testUpdateRefusesUnverifiedReleases(t *testing.T, w *updateWorld) {
 }
 
 func testUpdateChannels(t *testing.T, w *updateWorld) {
-	gh := ccotest.NewGitHub(t, w.beta, w.stable)
+	gh := fakegithub.NewGitHub(t, w.beta, w.stable)
 	home := t.TempDir()
 
 	exe := install(t, w.bins[oldVersion], "")
@@ -390,7 +391,7 @@ func testUpdateChannels(t *testing.T, w *updateWorld) {
 }
 
 func testUpdateLeavesPackageManagedInstallsAlone(t *testing.T, w *updateWorld) {
-	gh := ccotest.NewGitHub(t, w.stable)
+	gh := fakegithub.NewGitHub(t, w.stable)
 	root := t.TempDir()
 	for _, tt := range []struct {
 		name, bin, dir string
@@ -425,8 +426,8 @@ func testUpdatePutsTheOldBinaryBackWhenTheNewOneFails(t *testing.T, w *updateWor
 	if err := os.WriteFile(broken, []byte("#!/bin/sh\necho 'cannot start' >&2\nexit 3\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	rel := ccotest.BuildRelease(t, ccotest.ReleaseOptions{Version: newVersion, Key: w.key, Binary: broken})
-	gh := ccotest.NewGitHub(t, rel)
+	rel := fakegithub.BuildRelease(t, fakegithub.ReleaseOptions{Version: newVersion, Key: w.key, Binary: broken})
+	gh := fakegithub.NewGitHub(t, rel)
 	exe := install(t, w.bins[oldVersion], "")
 	r := ccoCmd(t, gh, t.TempDir(), exe, nil, "update", "--yes")
 	if r.code != 1 || !strings.Contains(r.stderr, "put back") {
@@ -438,7 +439,7 @@ func testUpdatePutsTheOldBinaryBackWhenTheNewOneFails(t *testing.T, w *updateWor
 // Two updates at once: one installs, the other waits its turn or finds
 // nothing to do; the result is the new binary, whole.
 func testConcurrentUpdates(t *testing.T, w *updateWorld) {
-	gh := ccotest.NewGitHub(t, w.stable)
+	gh := fakegithub.NewGitHub(t, w.stable)
 	for round := 0; round < 3; round++ {
 		home := t.TempDir()
 		exe := install(t, w.bins[oldVersion], "")
@@ -477,7 +478,7 @@ func testUpdateRestartsRunningInstances(t *testing.T, w *updateWorld) {
 	if runtime.GOOS == "windows" {
 		t.Skip("the fake systemctl is a shell script")
 	}
-	gh := ccotest.NewGitHub(t, w.stable)
+	gh := fakegithub.NewGitHub(t, w.stable)
 	exe := install(t, w.bins[oldVersion], "")
 	fakeBin := t.TempDir()
 	record := filepath.Join(fakeBin, "systemctl.args")
@@ -485,7 +486,7 @@ func testUpdateRestartsRunningInstances(t *testing.T, w *updateWorld) {
 	if err := os.WriteFile(filepath.Join(fakeBin, "systemctl"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	byHand := ccotest.StartCCO(t, exe, nil, "--log-level", "warn")
+	byHand := ccoproc.StartCCO(t, exe, nil, "--log-level", "warn")
 	// A second instance in the same HOME, run by a (fake) systemd user unit.
 	service := exec.Command(exe, "run", "--port", "0", "--no-browser")
 	service.Env = append(byHand.Cmd.Env, "CCO_SERVICE=systemd-user:cco.service")
@@ -519,7 +520,7 @@ func testUpdateRestartsRunningInstances(t *testing.T, w *updateWorld) {
 }
 
 // health reads an instance's /health.
-func health(t *testing.T, in *ccotest.Instance) map[string]any {
+func health(t *testing.T, in *ccoproc.Instance) map[string]any {
 	t.Helper()
 	resp, err := http.Get(in.URL + "/health")
 	if err != nil {
@@ -534,7 +535,7 @@ func health(t *testing.T, in *ccotest.Instance) map[string]any {
 }
 
 // waitUpdate polls /health until the background check has an outcome.
-func waitUpdate(t *testing.T, in *ccotest.Instance) map[string]any {
+func waitUpdate(t *testing.T, in *ccoproc.Instance) map[string]any {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
@@ -550,7 +551,7 @@ func waitUpdate(t *testing.T, in *ccotest.Instance) map[string]any {
 	return nil
 }
 
-func countListings(gh *ccotest.GitHub) int {
+func countListings(gh *fakegithub.GitHub) int {
 	n := 0
 	for _, r := range gh.Requests() {
 		if strings.Contains(r, "/releases?") || strings.HasSuffix(r, "/releases") {
@@ -561,11 +562,11 @@ func countListings(gh *ccotest.GitHub) int {
 }
 
 func testBackgroundUpdateCheck(t *testing.T, w *updateWorld) {
-	gh := ccotest.NewGitHub(t, w.stable)
+	gh := fakegithub.NewGitHub(t, w.stable)
 	exe := install(t, w.bins[oldVersion], "")
 	env := []string{"CCO_NO_UPDATE_CHECK=", "CCO_GITHUB_API_URL=" + gh.URL}
 
-	in := ccotest.StartCCO(t, exe, env)
+	in := ccoproc.StartCCO(t, exe, env)
 	h := waitUpdate(t, in)
 	u := h["update"].(map[string]any)
 	if h["update_available"] != true || u["latest"] != newVersion || u["command"] != "cco update" {
@@ -601,9 +602,9 @@ func testBackgroundUpdateCheck(t *testing.T, w *updateWorld) {
 		append(env, "CCO_UPDATES_ENABLED=false"),
 	} {
 		gh.Reset()
-		other := ccotest.NewGitHub(t, w.stable)
-		off := ccotest.StartCCO(t, exe, offEnv)
-		on := ccotest.StartCCO(t, exe, []string{"CCO_NO_UPDATE_CHECK=", "CCO_GITHUB_API_URL=" + other.URL})
+		other := fakegithub.NewGitHub(t, w.stable)
+		off := ccoproc.StartCCO(t, exe, offEnv)
+		on := ccoproc.StartCCO(t, exe, []string{"CCO_NO_UPDATE_CHECK=", "CCO_GITHUB_API_URL=" + other.URL})
 		waitUpdate(t, on)
 		if h := health(t, off); h["update_available"] != false || h["update"] != nil || len(gh.Requests()) != 0 {
 			t.Fatalf("%v: /health %v, requests %v", offEnv, h, gh.Requests())
@@ -612,9 +613,9 @@ func testBackgroundUpdateCheck(t *testing.T, w *updateWorld) {
 }
 
 func testBackgroundAutoInstall(t *testing.T, w *updateWorld) {
-	gh := ccotest.NewGitHub(t, w.stable)
+	gh := fakegithub.NewGitHub(t, w.stable)
 	exe := install(t, w.bins[oldVersion], "")
-	in := ccotest.StartCCO(t, exe, []string{"CCO_NO_UPDATE_CHECK=", "CCO_GITHUB_API_URL=" + gh.URL, "CCO_UPDATES_AUTO_INSTALL=true"})
+	in := ccoproc.StartCCO(t, exe, []string{"CCO_NO_UPDATE_CHECK=", "CCO_GITHUB_API_URL=" + gh.URL, "CCO_UPDATES_AUTO_INSTALL=true"})
 	h := waitUpdate(t, in)
 	if u := h["update"].(map[string]any); u["installed"] != true {
 		t.Fatalf("auto_install: /health %v", h)
@@ -626,7 +627,7 @@ func testBackgroundAutoInstall(t *testing.T, w *updateWorld) {
 
 	// A package-managed install is never replaced, even with auto_install.
 	pkgExe := install(t, w.packaged, filepath.Join(t.TempDir(), "usr", "bin"))
-	in = ccotest.StartCCO(t, pkgExe, []string{"CCO_NO_UPDATE_CHECK=", "CCO_GITHUB_API_URL=" + gh.URL, "CCO_UPDATES_AUTO_INSTALL=true"})
+	in = ccoproc.StartCCO(t, pkgExe, []string{"CCO_NO_UPDATE_CHECK=", "CCO_GITHUB_API_URL=" + gh.URL, "CCO_UPDATES_AUTO_INSTALL=true"})
 	h = waitUpdate(t, in)
 	if u := h["update"].(map[string]any); h["update_available"] != true || u["installed"] == true {
 		t.Fatalf("auto_install on a package build: /health %v", h)
@@ -635,9 +636,9 @@ func testBackgroundAutoInstall(t *testing.T, w *updateWorld) {
 }
 
 // startIn starts exe in an existing HOME.
-func startIn(t *testing.T, exe, home string, env []string) *ccotest.Instance {
+func startIn(t *testing.T, exe, home string, env []string) *ccoproc.Instance {
 	t.Helper()
-	return ccotest.StartCCO(t, exe, append([]string{"HOME=" + home, "USERPROFILE=" + home,
+	return ccoproc.StartCCO(t, exe, append([]string{"HOME=" + home, "USERPROFILE=" + home,
 		"APPDATA=" + filepath.Join(home, "AppData", "Roaming"), "LOCALAPPDATA=" + filepath.Join(home, "AppData", "Local")}, env...))
 }
 
@@ -651,7 +652,7 @@ func testUpdateOnATerminal(t *testing.T, w *updateWorld) {
 	if err != nil {
 		t.Fatalf("no script(1) to run cco on a terminal: %v", err)
 	}
-	gh := ccotest.NewGitHub(t, w.stable)
+	gh := fakegithub.NewGitHub(t, w.stable)
 	home := t.TempDir()
 	exe := install(t, w.bins[oldVersion], "")
 	onTerminal := func(answer string, args ...string) (string, int) {

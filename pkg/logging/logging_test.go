@@ -14,7 +14,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/visiquate/cco/pkg/ccotest"
+	"github.com/visiquate/cco/pkg/ccoproc"
 )
 
 const (
@@ -236,7 +236,7 @@ func TestFollow(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	var out ccotest.Buffer
+	var out ccoproc.Buffer
 	done := make(chan error, 1)
 	go func() { done <- Follow(ctx, path, int64(len("before\n")), &out, 5*time.Millisecond) }()
 

@@ -12,22 +12,22 @@ import (
 	"time"
 
 	"github.com/visiquate/cco/pkg/cache"
-	"github.com/visiquate/cco/pkg/ccotest"
+	"github.com/visiquate/cco/pkg/fakeapi"
 )
 
 // cachedFront is a Proxy with a response cache in front of the fake
 // upstream, collecting what OnDone reports.
 type cachedFront struct {
 	base string
-	up   *ccotest.Upstream
+	up   *fakeapi.Upstream
 	c    *cache.Cache
 	mu   sync.Mutex
 	done []Done
 }
 
-func newCachedFront(t *testing.T, scenario func(*ccotest.Request) ccotest.Scenario) *cachedFront {
+func newCachedFront(t *testing.T, scenario func(*fakeapi.Request) fakeapi.Scenario) *cachedFront {
 	t.Helper()
-	f := &cachedFront{up: ccotest.NewUpstream(t, ccotest.Options{Scenario: scenario})}
+	f := &cachedFront{up: fakeapi.NewUpstream(t, fakeapi.Options{Scenario: scenario})}
 	c, err := cache.New(cache.Options{MaxBytes: 1 << 20, TTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
@@ -88,9 +88,9 @@ func streamReq(session string) string {
 }
 
 func TestCacheMissThenHit(t *testing.T) {
-	usage := ccotest.Usage{Input: 40, Output: 9, CacheRead: 100}
-	f := newCachedFront(t, func(*ccotest.Request) ccotest.Scenario {
-		return ccotest.Scenario{ToolUse: true, Text: "x", Usage: usage}
+	usage := fakeapi.Usage{Input: 40, Output: 9, CacheRead: 100}
+	f := newCachedFront(t, func(*fakeapi.Request) fakeapi.Scenario {
+		return fakeapi.Scenario{ToolUse: true, Text: "x", Usage: usage}
 	})
 	for _, json := range []bool{false, true} {
 		body := streamReq("s-1")
@@ -125,9 +125,9 @@ func TestCacheMissThenHit(t *testing.T) {
 
 func TestCacheBypassAndWhatIsNotStored(t *testing.T) {
 	var mu sync.Mutex
-	sc := ccotest.Scenario{}
-	f := newCachedFront(t, func(*ccotest.Request) ccotest.Scenario { mu.Lock(); defer mu.Unlock(); return sc })
-	set := func(s ccotest.Scenario) { mu.Lock(); sc = s; mu.Unlock() }
+	sc := fakeapi.Scenario{}
+	f := newCachedFront(t, func(*fakeapi.Request) fakeapi.Scenario { mu.Lock(); defer mu.Unlock(); return sc })
+	set := func(s fakeapi.Scenario) { mu.Lock(); sc = s; mu.Unlock() }
 	state := func(body string, hdr ...string) string {
 		r, _ := f.post(t, body, hdr...)
 		return r.Header.Get("X-Cco-Cache")
@@ -146,7 +146,7 @@ func TestCacheBypassAndWhatIsNotStored(t *testing.T) {
 		t.Errorf("after bypasses: %q, want MISS (bypassed answers are not stored)", s)
 	}
 	// Errors, mid-stream errors and cut streams are never stored.
-	for i, s := range []ccotest.Scenario{{Status: 529}, {Status: 400}, {ErrorAfter: 3}} {
+	for i, s := range []fakeapi.Scenario{{Status: 529}, {Status: 400}, {ErrorAfter: 3}} {
 		set(s)
 		body := strings.Replace(streamReq("b"), `"hi"`, fmt.Sprintf(`"question %d"`, i), 1)
 		for range 2 {
@@ -184,7 +184,7 @@ func TestCacheSeparatesCredentials(t *testing.T) {
 // A compressed answer passes compressed, is stored decoded, and is
 // replayed without Content-Encoding.
 func TestCacheStoresCompressedAnswersDecoded(t *testing.T) {
-	f := newCachedFront(t, func(*ccotest.Request) ccotest.Scenario { return ccotest.Scenario{Gzip: true} })
+	f := newCachedFront(t, func(*fakeapi.Request) fakeapi.Scenario { return fakeapi.Scenario{Gzip: true} })
 	r1, b1 := f.post(t, streamReq("g"), "Accept-Encoding", "gzip")
 	if r1.Header.Get("Content-Encoding") != "gzip" {
 		t.Fatalf("first answer not gzip: %v", r1.Header)
@@ -198,7 +198,7 @@ func TestCacheStoresCompressedAnswersDecoded(t *testing.T) {
 	if r2.Header.Get("X-Cco-Cache") != "HIT" || r2.Header.Get("Content-Encoding") != "" || !bytes.Equal(b2, plain) {
 		t.Errorf("replay: %v\n%q\nwant %q", r2.Header, b2, plain)
 	}
-	if d := f.last(); d.Usage.Tokens.Input != ccotest.DefaultInputTokens || !d.CacheHit {
+	if d := f.last(); d.Usage.Tokens.Input != fakeapi.DefaultInputTokens || !d.CacheHit {
 		t.Errorf("usage of the hit: %+v", d)
 	}
 }

@@ -22,20 +22,20 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/visiquate/cco/pkg/apierror"
-	"github.com/visiquate/cco/pkg/ccotest"
+	"github.com/visiquate/cco/pkg/ccoproc"
 	"github.com/visiquate/cco/pkg/secret"
 )
 
 const testKey = "sk-ant-api03-injected-key-0123456789"
 
 // front serves a Proxy for upstream on a real 127.0.0.1 socket.
-func front(t *testing.T, upstream string, mutate func(*Options)) (*Proxy, string, *ccotest.Buffer) {
+func front(t *testing.T, upstream string, mutate func(*Options)) (*Proxy, string, *ccoproc.Buffer) {
 	t.Helper()
 	u, err := url.Parse(upstream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &ccotest.Buffer{}
+	logs := &ccoproc.Buffer{}
 	log := logrus.New()
 	log.Out = logs
 	log.Level = logrus.DebugLevel

@@ -8,8 +8,8 @@
 // fixed stand-in release (go test ./cmd/ccorelease -update rewrites them),
 // so a template change that breaks a property fails without a release build.
 //
-// Its tests import two cco packages: ccotest, whose fake GitHub serves the
-// built release to the installers and to `cco update`, and version, to
-// compare the versions the installed binaries report. Otherwise it looks at
+// Its tests import three cco packages: fakegithub, whose fake GitHub serves
+// the built release to the installers and to `cco update`, ccoproc, to run
+// the installed binaries, and version, to compare the versions they report. Otherwise it looks at
 // the release from outside, as a user's package manager would.
 package release

@@ -27,7 +27,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/visiquate/cco/pkg/ccotest"
+	"github.com/visiquate/cco/pkg/fakegithub"
 )
 
 // installerTools returns the commands install.sh may use, linked into the
@@ -162,7 +162,7 @@ func (r installResult) output() string {
 // against gh, with HOME, CCO_INSTALL_DIR and TMPDIR in fresh folders and a
 // PATH of installerTools as opts says. It checks that the temporary folder
 // was removed.
-func runInstaller(t *testing.T, gh *ccotest.GitHub, opts installOpts, args ...string) installResult {
+func runInstaller(t *testing.T, gh *fakegithub.GitHub, opts installOpts, args ...string) installResult {
 	t.Helper()
 	root := installerRoot(t)
 	toolbox := t.TempDir()
@@ -297,7 +297,7 @@ func wantRefused(t *testing.T, r installResult, phrases ...string) {
 
 // withAsset returns a copy of rel whose asset name has content, or has
 // none when content is nil.
-func withAsset(rel ccotest.Release, name string, content []byte) ccotest.Release {
+func withAsset(rel fakegithub.Release, name string, content []byte) fakegithub.Release {
 	rel.Assets = maps.Clone(rel.Assets)
 	if content == nil {
 		delete(rel.Assets, name)
@@ -308,7 +308,7 @@ func withAsset(rel ccotest.Release, name string, content []byte) ccotest.Release
 }
 
 // requested reports whether gh received a request whose line contains part.
-func requested(gh *ccotest.GitHub, part string) bool {
+func requested(gh *fakegithub.GitHub, part string) bool {
 	return slices.ContainsFunc(gh.Requests(), func(line string) bool { return strings.Contains(line, part) })
 }
 
@@ -316,9 +316,9 @@ func requested(gh *ccotest.GitHub, part string) bool {
 // archives and their .sha256 files renamed from version from to to, and
 // checksums.sha256 computed anew over the renamed archives. It has no
 // signature.
-func renamedRelease(t *testing.T, rel ccotest.Release, from, to string) ccotest.Release {
+func renamedRelease(t *testing.T, rel fakegithub.Release, from, to string) fakegithub.Release {
 	t.Helper()
-	out := ccotest.Release{Tag: "v" + to, Assets: map[string][]byte{}}
+	out := fakegithub.Release{Tag: "v" + to, Assets: map[string][]byte{}}
 	var sums strings.Builder
 	for _, name := range slices.Sorted(maps.Keys(rel.Assets)) {
 		m := archiveName.FindStringSubmatch(name)
@@ -453,7 +453,7 @@ func TestInstall(t *testing.T) {
 	arch := installerArch(t)
 	dist := installerDist(t)
 	version := installerVersion(t, dist)
-	stable, err := ccotest.ReleaseFromDir("v"+version, false, dist)
+	stable, err := fakegithub.ReleaseFromDir("v"+version, false, dist)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -467,7 +467,7 @@ func TestInstall(t *testing.T) {
 
 	t.Run("stable with cosign", func(t *testing.T) {
 		t.Parallel()
-		gh := ccotest.NewGitHub(t, stable)
+		gh := fakegithub.NewGitHub(t, stable)
 		r := runInstaller(t, gh, installOpts{cosign: true})
 		t.Logf("what a user sees:\n%s", r.output())
 		wantInstalled(t, r, version)
@@ -486,7 +486,7 @@ func TestInstall(t *testing.T) {
 
 	t.Run("stable without cosign", func(t *testing.T) {
 		t.Parallel()
-		gh := ccotest.NewGitHub(t, stable)
+		gh := fakegithub.NewGitHub(t, stable)
 		r := runInstaller(t, gh, installOpts{onPath: true})
 		wantInstalled(t, r, version)
 		if strings.Contains(r.stdout, "PATH") {
@@ -507,7 +507,7 @@ func TestInstall(t *testing.T) {
 				t.Skipf("%s is not installed", tool)
 			}
 		}
-		gh := ccotest.NewGitHub(t, stable)
+		gh := fakegithub.NewGitHub(t, stable)
 		r := runInstaller(t, gh, installOpts{omit: []string{"curl", "sha256sum"}})
 		wantInstalled(t, r, version)
 	})
@@ -521,7 +521,7 @@ func TestInstall(t *testing.T) {
 				t.Logf("%s is not installed", shell[0])
 				continue
 			}
-			gh := ccotest.NewGitHub(t, stable)
+			gh := fakegithub.NewGitHub(t, stable)
 			r := runInstaller(t, gh, installOpts{cosign: true, shell: append([]string{path}, shell[1:]...)}, "--channel", "beta")
 			wantInstalled(t, r, version)
 			r = runInstaller(t, gh, installOpts{shell: append([]string{path}, shell[1:]...)}, "--version", "2099.1.1")
@@ -531,7 +531,7 @@ func TestInstall(t *testing.T) {
 
 	t.Run("compact JSON", func(t *testing.T) {
 		t.Parallel()
-		gh, err := ccotest.StartGitHub(ccotest.GitHubOptions{Compact: true}, stable)
+		gh, err := fakegithub.StartGitHub(fakegithub.GitHubOptions{Compact: true}, stable)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -541,7 +541,7 @@ func TestInstall(t *testing.T) {
 
 	t.Run("version flag and variable", func(t *testing.T) {
 		t.Parallel()
-		gh := ccotest.NewGitHub(t, stable)
+		gh := fakegithub.NewGitHub(t, stable)
 		for _, run := range []struct {
 			args []string
 			env  []string
@@ -561,7 +561,7 @@ func TestInstall(t *testing.T) {
 
 	t.Run("dir flag", func(t *testing.T) {
 		t.Parallel()
-		gh := ccotest.NewGitHub(t, stable)
+		gh := fakegithub.NewGitHub(t, stable)
 		dir := filepath.Join(t.TempDir(), "new", "bin")
 		r := runInstaller(t, gh, installOpts{}, "--dir", dir)
 		r.dir = dir
@@ -570,7 +570,7 @@ func TestInstall(t *testing.T) {
 
 	t.Run("reinstall replaces", func(t *testing.T) {
 		t.Parallel()
-		gh := ccotest.NewGitHub(t, stable)
+		gh := fakegithub.NewGitHub(t, stable)
 		r := runInstaller(t, gh, installOpts{})
 		wantInstalled(t, r, version)
 		bin := filepath.Join(r.dir, "cco")
@@ -584,7 +584,7 @@ func TestInstall(t *testing.T) {
 
 	t.Run("GITHUB_TOKEN goes to the API only", func(t *testing.T) {
 		t.Parallel()
-		gh := ccotest.NewGitHub(t, stable)
+		gh := fakegithub.NewGitHub(t, stable)
 		r := runInstaller(t, gh, installOpts{env: []string{"GITHUB_TOKEN=ghp_test123"}})
 		wantInstalled(t, r, version)
 		lines, headers := gh.Requests(), gh.RequestHeaders()
@@ -605,7 +605,7 @@ func TestInstall(t *testing.T) {
 			t.Fatalf("checksums.sha256 has no line for %s", archive)
 		}
 		tampered := strings.Replace(sums, line[1], strings.Repeat("0", 64), 1)
-		gh := ccotest.NewGitHub(t, withAsset(stable, "checksums.sha256", []byte(tampered)))
+		gh := fakegithub.NewGitHub(t, withAsset(stable, "checksums.sha256", []byte(tampered)))
 		r := runInstaller(t, gh, installOpts{})
 		t.Logf("what a user sees:\n%s", r.output())
 		wantRefused(t, r, "checksum mismatch", archive)
@@ -622,7 +622,7 @@ func TestInstall(t *testing.T) {
 				kept = append(kept, line)
 			}
 		}
-		gh := ccotest.NewGitHub(t, withAsset(stable, "checksums.sha256", []byte(strings.Join(kept, ""))))
+		gh := fakegithub.NewGitHub(t, withAsset(stable, "checksums.sha256", []byte(strings.Join(kept, ""))))
 		wantRefused(t, runInstaller(t, gh, installOpts{}), "no line for "+archive)
 	})
 
@@ -638,26 +638,26 @@ func TestInstall(t *testing.T) {
 			t.Fatal(err)
 		}
 		encoded := []byte(base64.StdEncoding.EncodeToString(sig))
-		gh := ccotest.NewGitHub(t, withAsset(stable, "checksums.sha256.sig", encoded))
+		gh := fakegithub.NewGitHub(t, withAsset(stable, "checksums.sha256.sig", encoded))
 		wantRefused(t, runInstaller(t, gh, installOpts{cosign: true}), "signature of checksums.sha256 does not verify")
 	})
 
 	t.Run("missing signature", func(t *testing.T) {
 		t.Parallel()
-		gh := ccotest.NewGitHub(t, withAsset(stable, "checksums.sha256.sig", nil))
+		gh := fakegithub.NewGitHub(t, withAsset(stable, "checksums.sha256.sig", nil))
 		wantRefused(t, runInstaller(t, gh, installOpts{cosign: true}), "checksums.sha256.sig")
 	})
 
 	t.Run("missing checksums", func(t *testing.T) {
 		t.Parallel()
-		gh := ccotest.NewGitHub(t, withAsset(stable, "checksums.sha256", nil))
+		gh := fakegithub.NewGitHub(t, withAsset(stable, "checksums.sha256", nil))
 		wantRefused(t, runInstaller(t, gh, installOpts{}), "checksums.sha256", "nothing installed")
 	})
 
 	t.Run("download cut halfway", func(t *testing.T) {
 		t.Parallel()
-		gh := ccotest.NewGitHub(t, stable)
-		gh.SetFault(archive, ccotest.FaultCutHalfway)
+		gh := fakegithub.NewGitHub(t, stable)
+		gh.SetFault(archive, fakegithub.FaultCutHalfway)
 		wantRefused(t, runInstaller(t, gh, installOpts{}), "cannot download", archive)
 		if _, err := exec.LookPath("wget"); err == nil {
 			wantRefused(t, runInstaller(t, gh, installOpts{omit: []string{"curl"}}), "cannot download", archive)
@@ -666,7 +666,7 @@ func TestInstall(t *testing.T) {
 
 	t.Run("no such version", func(t *testing.T) {
 		t.Parallel()
-		gh := ccotest.NewGitHub(t, stable)
+		gh := fakegithub.NewGitHub(t, stable)
 		wantRefused(t, runInstaller(t, gh, installOpts{}, "--version", "2099.1.1"), "v2099.1.1", "cannot download")
 	})
 
@@ -674,13 +674,13 @@ func TestInstall(t *testing.T) {
 		t.Parallel()
 		beta := renamedRelease(t, stable, version, betaVersion)
 		beta.Prerelease = true
-		gh := ccotest.NewGitHub(t, beta)
+		gh := fakegithub.NewGitHub(t, beta)
 		wantRefused(t, runInstaller(t, gh, installOpts{}), "/releases/latest", "--channel beta")
 	})
 
 	t.Run("no hashing tool", func(t *testing.T) {
 		t.Parallel()
-		gh := ccotest.NewGitHub(t, stable)
+		gh := fakegithub.NewGitHub(t, stable)
 		wantRefused(t, runInstaller(t, gh, installOpts{omit: []string{"sha256sum", "shasum"}}), "sha256sum", "shasum")
 		if len(gh.Requests()) != 0 {
 			t.Errorf("downloaded without a way to check: %q", gh.Requests())
@@ -691,7 +691,7 @@ func TestInstall(t *testing.T) {
 		t.Parallel()
 		// On "macOS" the darwin archive is chosen, and its binary cannot run
 		// here: it must not be installed.
-		gh := ccotest.NewGitHub(t, stable)
+		gh := fakegithub.NewGitHub(t, stable)
 		uname := `case "$1" in -m) echo arm64 ;; *) echo Darwin ;; esac`
 		r := runInstaller(t, gh, installOpts{stubs: map[string]string{"uname": uname}})
 		wantRefused(t, r, "does not run on this machine")
@@ -702,7 +702,7 @@ func TestInstall(t *testing.T) {
 
 	t.Run("unsupported platform", func(t *testing.T) {
 		t.Parallel()
-		gh := ccotest.NewGitHub(t, stable)
+		gh := fakegithub.NewGitHub(t, stable)
 		r := runInstaller(t, gh, installOpts{stubs: map[string]string{"uname": "echo FreeBSD"}})
 		wantRefused(t, r, "no cco build for this operating system (FreeBSD)")
 		r = runInstaller(t, gh, installOpts{stubs: map[string]string{"uname": `case "$1" in -m) echo riscv64 ;; *) echo Linux ;; esac`}})
@@ -719,7 +719,7 @@ func TestInstall(t *testing.T) {
 		beta.Published = stable.Published.Add(24 * time.Hour)
 		// A newer draft, whose notes hold what a careless JSON reader takes
 		// for a release, must be passed over.
-		draft := ccotest.Release{
+		draft := fakegithub.Release{
 			Tag:       "v9999.2.1",
 			Draft:     true,
 			Published: beta.Published.Add(24 * time.Hour),
@@ -734,7 +734,7 @@ func TestInstall(t *testing.T) {
 			{name: "flag", args: []string{"--channel", "beta"}},
 			{name: "variable", env: []string{"CCO_CHANNEL=beta"}},
 		} {
-			gh := ccotest.NewGitHub(t, stable, beta, draft)
+			gh := fakegithub.NewGitHub(t, stable, beta, draft)
 			// The made-up prerelease has no signature: no cosign.
 			r := runInstaller(t, gh, installOpts{env: run.env}, run.args...)
 			wantInstalled(t, r, version) // the binary inside is the snapshot's
@@ -746,7 +746,7 @@ func TestInstall(t *testing.T) {
 			}
 		}
 
-		gh := ccotest.NewGitHub(t, stable, beta, draft)
+		gh := fakegithub.NewGitHub(t, stable, beta, draft)
 		r := runInstaller(t, gh, installOpts{cosign: true}, "--channel", "stable")
 		wantInstalled(t, r, version)
 		if !strings.Contains(r.stdout, "Installing cco v"+version+" ") || requested(gh, betaVersion) {
@@ -756,7 +756,7 @@ func TestInstall(t *testing.T) {
 
 	t.Run("beta channel falls back to stable", func(t *testing.T) {
 		t.Parallel()
-		gh := ccotest.NewGitHub(t, stable, ccotest.Release{Tag: "v9999.3.1", Draft: true, Published: stable.Published.Add(time.Hour)})
+		gh := fakegithub.NewGitHub(t, stable, fakegithub.Release{Tag: "v9999.3.1", Draft: true, Published: stable.Published.Add(time.Hour)})
 		r := runInstaller(t, gh, installOpts{cosign: true}, "--channel", "beta")
 		wantInstalled(t, r, version)
 		if !strings.Contains(r.stdout, fmt.Sprintf("Installing cco v%s ", version)) {

@@ -19,7 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/visiquate/cco/pkg/ccotest"
+	"github.com/visiquate/cco/pkg/ccoproc"
+	"github.com/visiquate/cco/pkg/fakegithub"
 	"github.com/visiquate/cco/pkg/version"
 )
 
@@ -33,19 +34,19 @@ func TestUpdateFromDist(t *testing.T) {
 	if block == nil {
 		t.Fatal("the cosign public key is not PEM")
 	}
-	old, err := ccotest.BuildCCOWith(t.TempDir(), ccotest.BuildOptions{
+	old, err := ccoproc.BuildCCOWith(t.TempDir(), ccoproc.BuildOptions{
 		Version: "2025.1.1", UpdateKey: base64.StdEncoding.EncodeToString(block.Bytes),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rel, err := ccotest.ReleaseFromDir("v"+r.version, strings.Contains(r.version, "-"), r.dir)
+	rel, err := fakegithub.ReleaseFromDir("v"+r.version, strings.Contains(r.version, "-"), r.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	update := func(t *testing.T, rel ccotest.Release) (string, []byte, error) {
-		gh := ccotest.NewGitHub(t, rel)
+	update := func(t *testing.T, rel fakegithub.Release) (string, []byte, error) {
+		gh := fakegithub.NewGitHub(t, rel)
 		dir := filepath.Join(t.TempDir(), "bin")
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/visiquate/cco/pkg/ccotest"
+	"github.com/visiquate/cco/pkg/fakegithub"
 	"github.com/visiquate/cco/pkg/version"
 )
 
@@ -226,7 +226,7 @@ func TestDecide(t *testing.T) {
 // Check and CheckCached refuse a bad Request with Validate's error, before
 // asking GitHub anything.
 func TestCheckValidatesFirst(t *testing.T) {
-	gh := ccotest.NewGitHub(t, fakeRelease("v2025.11.2", false, "linux", "arm64"))
+	gh := fakegithub.NewGitHub(t, fakeRelease("v2025.11.2", false, "linux", "arm64"))
 	u := newTestUpdater(t, gh, "2025.11.1", nil)
 	ctx := context.Background()
 	for _, req := range []Request{{Channel: "nightly"}, {Version: "2025.13.1"}} {

@@ -24,7 +24,7 @@
 //
 // Of cco's packages it imports only pkg/version; besides the standard
 // library, go-selfupdate and gofrs/flock. Its tests also import
-// pkg/ccotest (the fake GitHub).
+// pkg/fakegithub (the fake GitHub).
 package update
 
 import (

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/visiquate/cco/pkg/ccotest"
+	"github.com/visiquate/cco/pkg/fakegithub"
 	"github.com/visiquate/cco/pkg/version"
 )
 
@@ -195,16 +195,16 @@ func TestDetect(t *testing.T) {
 }
 
 // releases serves a list of releases with the assets Check looks for.
-func fakeRelease(tag string, pre bool, goos, goarch string) ccotest.Release {
+func fakeRelease(tag string, pre bool, goos, goarch string) fakegithub.Release {
 	v := strings.TrimPrefix(tag, "v")
 	name, _ := AssetName(v, goos, goarch)
-	return ccotest.Release{Tag: tag, Prerelease: pre, Assets: map[string][]byte{
+	return fakegithub.Release{Tag: tag, Prerelease: pre, Assets: map[string][]byte{
 		name: []byte("archive " + v), ChecksumsName: []byte("sums"), SignatureName: []byte("sig"),
 		"cco_" + v + "_amd64.deb": []byte("deb"),
 	}}
 }
 
-func newTestUpdater(t *testing.T, gh *ccotest.GitHub, current string, env map[string]string) *Updater {
+func newTestUpdater(t *testing.T, gh *fakegithub.GitHub, current string, env map[string]string) *Updater {
 	t.Helper()
 	exe := filepath.Join(t.TempDir(), "cco")
 	if err := os.WriteFile(exe, []byte("not a program"), 0o644); err != nil {
@@ -226,7 +226,7 @@ func newTestUpdater(t *testing.T, gh *ccotest.GitHub, current string, env map[st
 }
 
 func TestCheckChoosesByChannelAndNeverDowngrades(t *testing.T) {
-	gh := ccotest.NewGitHub(t,
+	gh := fakegithub.NewGitHub(t,
 		fakeRelease("v2025.12.1-beta.1", true, "linux", "arm64"),
 		fakeRelease("v2025.11.2", false, "linux", "arm64"),
 		fakeRelease("v2025.11.1", false, "linux", "arm64"),
@@ -277,7 +277,7 @@ func TestCheckRefusesUnverifiableReleases(t *testing.T) {
 	for _, missing := range []string{ChecksumsName, SignatureName} {
 		rel := fakeRelease("v2025.11.2", false, "linux", "arm64")
 		delete(rel.Assets, missing)
-		gh := ccotest.NewGitHub(t, rel)
+		gh := fakegithub.NewGitHub(t, rel)
 		_, err := newTestUpdater(t, gh, "2025.11.1", nil).Check(context.Background(), Request{})
 		if !errors.Is(err, ErrVerification) || !strings.Contains(err.Error(), missing) {
 			t.Errorf("release without %s: got %v", missing, err)
@@ -288,7 +288,7 @@ func TestCheckRefusesUnverifiableReleases(t *testing.T) {
 func TestCheckNamesExactly(t *testing.T) {
 	// An asset that go-selfupdate's own matching would take (arm64 for
 	// aarch64, another prefix) is not a release archive.
-	gh := ccotest.NewGitHub(t, ccotest.Release{Tag: "v2025.11.2", Assets: map[string][]byte{
+	gh := fakegithub.NewGitHub(t, fakegithub.Release{Tag: "v2025.11.2", Assets: map[string][]byte{
 		"cco-v2025.11.2-linux-arm64.tar.gz": []byte("x"), "tool-v2025.11.2-linux-aarch64.tar.gz": []byte("x"),
 		ChecksumsName: []byte("s"), SignatureName: []byte("s"),
 	}})
@@ -299,7 +299,7 @@ func TestCheckNamesExactly(t *testing.T) {
 }
 
 func TestTokenGoesOnlyWhereItBelongs(t *testing.T) {
-	gh := ccotest.NewGitHub(t, fakeRelease("v2025.11.2", false, "linux", "arm64"))
+	gh := fakegithub.NewGitHub(t, fakeRelease("v2025.11.2", false, "linux", "arm64"))
 	ctx := context.Background()
 	for _, tt := range []struct {
 		env  map[string]string
@@ -330,7 +330,7 @@ func TestTokenGoesOnlyWhereItBelongs(t *testing.T) {
 }
 
 func TestCheckCached(t *testing.T) {
-	gh := ccotest.NewGitHub(t, fakeRelease("v2025.11.2", false, "linux", "arm64"))
+	gh := fakegithub.NewGitHub(t, fakeRelease("v2025.11.2", false, "linux", "arm64"))
 	u := newTestUpdater(t, gh, "2025.11.1", nil)
 	state := filepath.Join(t.TempDir(), "cache", "update-check.json")
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -356,7 +356,7 @@ func TestCheckCached(t *testing.T) {
 }
 
 func TestUpdateLock(t *testing.T) {
-	gh := ccotest.NewGitHub(t, fakeRelease("v2025.11.2", false, "linux", "arm64"))
+	gh := fakegithub.NewGitHub(t, fakeRelease("v2025.11.2", false, "linux", "arm64"))
 	u := newTestUpdater(t, gh, "2025.11.1", nil)
 	unlock, err := u.lock()
 	if err != nil {

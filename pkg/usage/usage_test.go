@@ -18,7 +18,7 @@ import (
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/visiquate/cco/pkg/ccotest"
+	"github.com/visiquate/cco/pkg/fakeapi"
 	"github.com/visiquate/cco/pkg/pricing"
 )
 
@@ -268,32 +268,32 @@ func TestFixtures(t *testing.T) {
 	}
 }
 
-// TestFakeUpstream records streams from ccotest's fake upstream through
+// TestFakeUpstream records streams from fakeapi's fake upstream through
 // the Tap, as the proxy sees them, and compares them with the scenario.
 func TestFakeUpstream(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		sc     ccotest.Scenario
+		sc     fakeapi.Scenario
 		stream bool
 		model  string
 		gzip   bool
 	}{
-		{"thinking_tool_use", ccotest.Scenario{Thinking: true, ToolUse: true, Pings: 3, Text: "Let me look that up.",
-			Usage: ccotest.Usage{Input: 1234, Output: 567, CacheWrite5m: 100, CacheWrite1h: 200, CacheRead: 3000}},
+		{"thinking_tool_use", fakeapi.Scenario{Thinking: true, ToolUse: true, Pings: 3, Text: "Let me look that up.",
+			Usage: fakeapi.Usage{Input: 1234, Output: 567, CacheWrite5m: 100, CacheWrite1h: 200, CacheRead: 3000}},
 			true, "claude-opus-4-5", false},
-		{"thinking_tool_use_gzip", ccotest.Scenario{Thinking: true, ToolUse: true, Gzip: true, Deltas: 9,
-			Usage: ccotest.Usage{Input: 7, Output: 4321, CacheWrite1h: 65536, CacheRead: 1}},
+		{"thinking_tool_use_gzip", fakeapi.Scenario{Thinking: true, ToolUse: true, Gzip: true, Deltas: 9,
+			Usage: fakeapi.Usage{Input: 7, Output: 4321, CacheWrite1h: 65536, CacheRead: 1}},
 			true, "claude-haiku-4-5-20251001", true},
-		{"error_after", ccotest.Scenario{ErrorAfter: 4, Usage: ccotest.Usage{Input: 50, CacheWrite5m: 10}},
+		{"error_after", fakeapi.Scenario{ErrorAfter: 4, Usage: fakeapi.Usage{Input: 50, CacheWrite5m: 10}},
 			true, "claude-sonnet-4-5", false},
-		{"json_gzip", ccotest.Scenario{Thinking: true, ToolUse: true, Gzip: true,
-			Usage: ccotest.Usage{Input: 99, Output: 98, CacheWrite5m: 97, CacheWrite1h: 96, CacheRead: 95}},
+		{"json_gzip", fakeapi.Scenario{Thinking: true, ToolUse: true, Gzip: true,
+			Usage: fakeapi.Usage{Input: 99, Output: 98, CacheWrite5m: 97, CacheWrite1h: 96, CacheRead: 95}},
 			false, "claude-3-5-haiku-20241022", true},
-		{"status_529", ccotest.Scenario{Status: 529}, true, "claude-sonnet-4-5", false},
+		{"status_529", fakeapi.Scenario{Status: 529}, true, "claude-sonnet-4-5", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sc := tc.sc
-			up := ccotest.NewUpstream(t, ccotest.Options{Scenario: func(*ccotest.Request) ccotest.Scenario { return sc }})
+			up := fakeapi.NewUpstream(t, fakeapi.Options{Scenario: func(*fakeapi.Request) fakeapi.Scenario { return sc }})
 			reqBody := fmt.Sprintf(`{"model":%q,"max_tokens":1024,"stream":%v,"messages":[{"role":"user","content":"Hi"}]}`, tc.model, tc.stream)
 			req, err := http.NewRequest(http.MethodPost, up.URL+"/v1/messages", strings.NewReader(reqBody))
 			if err != nil {

@@ -1,6 +1,6 @@
 //go:build !cgosqlite
 
-package ccotest
+package ccoproc
 
 // buildTags are passed to the cco that BuildCCO builds: the same SQLite
 // driver as the tests were built with.

@@ -1,4 +1,4 @@
-package ccotest
+package fakegithub
 
 import (
 	"archive/tar"
@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
+	"github.com/visiquate/cco/pkg/ccoproc"
 	"io"
 	"io/fs"
 	"maps"
@@ -142,7 +143,7 @@ func runIn(t *testing.T, dir string, env []string, name string, args ...string) 
 func TestBuildRelease(t *testing.T) {
 	const version = "2025.11.1"
 	key := NewCosignKey(t)
-	bin, err := BuildCCOWith(t.TempDir(), BuildOptions{Version: version, UpdateKey: key.PublicBase64()})
+	bin, err := ccoproc.BuildCCOWith(t.TempDir(), ccoproc.BuildOptions{Version: version, UpdateKey: key.PublicBase64()})
 	if err != nil {
 		t.Fatal(err)
 	}

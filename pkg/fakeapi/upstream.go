@@ -1,12 +1,13 @@
-// Package ccotest holds test helpers: a fake Anthropic upstream that speaks
-// the Messages API wire format (JSON and server-sent events, errors in
-// Anthropic's envelope, plain HTTP or HTTPS with HTTP/2) on 127.0.0.1, for
-// cco's proxy tests, the end-to-end tests with the official SDKs and Claude
-// Code, and the benchmark harness; a fake GitHub releases API serving
-// release assets (github.go), for install.sh and `cco update`; and helpers
-// that build and run the real cco binary (cco.go).
+// Package fakeapi is a fake Anthropic API for cco's tests and benchmark
+// harness: it speaks the Messages API wire format (JSON and server-sent
+// events, errors in Anthropic's envelope, plain HTTP or HTTPS with HTTP/2) on
+// 127.0.0.1, for the proxy tests, the end-to-end tests with the official SDKs
+// and Claude Code, and cmd/ccobench.
 //
-// It may import anything; only tests and the benchmark harness import it.
+// It keeps its own table of error statuses and types (ErrorType) rather than
+// importing cco's apierror: a fake that shared the code it tests would agree
+// with that code's mistakes. It imports no cco package.
+//
 // It imports package testing for the [NewUpstream] convenience, which does not
 // register test flags, so a plain program can use [Start].
 //
@@ -15,7 +16,7 @@
 // per event, byte-identical answers to identical requests. Where the real
 // API would be strict and a fake is more useful lenient, it is lenient and
 // says so (a missing model is answered with DefaultModel).
-package ccotest
+package fakeapi
 
 import (
 	"bytes"
@@ -253,7 +254,7 @@ func Start(opts Options) (*Upstream, error) {
 	if opts.TLS {
 		cert, ca, err := newCertificate(time.Now())
 		if err != nil {
-			return nil, fmt.Errorf("ccotest: make TLS certificate: %w", err)
+			return nil, fmt.Errorf("fakeapi: make TLS certificate: %w", err)
 		}
 		u.pool = x509.NewCertPool()
 		u.pool.AddCert(ca)
@@ -273,7 +274,7 @@ func Start(opts Options) (*Upstream, error) {
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("ccotest: listen on 127.0.0.1: %w", err)
+		return nil, fmt.Errorf("fakeapi: listen on 127.0.0.1: %w", err)
 	}
 	scheme := "http"
 	if opts.TLS {
@@ -1193,7 +1194,7 @@ func newCertificate(now time.Time) (tls.Certificate, *x509.Certificate, error) {
 	}
 	caTemplate := &x509.Certificate{
 		SerialNumber:          caSerial,
-		Subject:               pkix.Name{CommonName: "ccotest fake upstream CA", Organization: []string{"cco tests"}},
+		Subject:               pkix.Name{CommonName: "cco fakeapi CA", Organization: []string{"cco tests"}},
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.Add(7 * 24 * time.Hour),
 		IsCA:                  true,

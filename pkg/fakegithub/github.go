@@ -1,8 +1,12 @@
-package ccotest
-
-// This file holds the fake GitHub: the few REST API routes and the download
-// route that install.sh, install.ps1 and `cco update` (through go-selfupdate)
-// use, answering in GitHub's JSON shape from a list of releases held in memory.
+// Package fakegithub is a fake GitHub for the tests of install.sh,
+// install.ps1 and `cco update`: the few REST API routes and the download
+// route they use (through go-selfupdate for cco), answering in GitHub's JSON
+// shape from releases held in memory (github.go), and release building:
+// archives, checksums and cosign signatures as the release pipeline makes
+// them (releases.go).
+//
+// It imports ccoproc, to build the cco binaries a release holds.
+package fakegithub
 
 import (
 	"bytes"
@@ -188,7 +192,7 @@ func StartGitHub(opts GitHubOptions, releases ...Release) (*GitHub, error) {
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("ccotest: listen on 127.0.0.1: %w", err)
+		return nil, fmt.Errorf("fakegithub: listen on 127.0.0.1: %w", err)
 	}
 	g.URL = "http://" + ln.Addr().String()
 	go func() {
@@ -309,10 +313,10 @@ func (g *GitHub) setReleases(releases []Release) error {
 	seen := make(map[string]bool, len(releases))
 	for _, r := range releases {
 		if r.Tag == "" {
-			return errors.New("ccotest: a release without a tag")
+			return errors.New("fakegithub: a release without a tag")
 		}
 		if seen[r.Tag] {
-			return fmt.Errorf("ccotest: two releases tagged %s", r.Tag)
+			return fmt.Errorf("fakegithub: two releases tagged %s", r.Tag)
 		}
 		seen[r.Tag] = true
 	}

@@ -1,6 +1,6 @@
 //go:build !windows
 
-package ccotest
+package ccoproc
 
 import (
 	"os"

@@ -1,4 +1,9 @@
-package ccotest
+// Package ccoproc builds the real cco binary as a release build does and
+// runs it as a process on a free port of 127.0.0.1, for the end-to-end
+// tests, the daemon's process tests and the release tests.
+//
+// It imports no cco package.
+package ccoproc
 
 import (
 	"bufio"
@@ -46,7 +51,7 @@ type BuildOptions struct {
 // SQLite driver, but only when it is built for this machine: a build for
 // another platform is always the pure-Go one, as released.
 func BuildCCOWith(dir string, o BuildOptions) (string, error) {
-	root, err := moduleRoot()
+	root, err := ModuleRoot()
 	if err != nil {
 		return "", err
 	}
@@ -93,9 +98,9 @@ func BuildCCOWith(dir string, o BuildOptions) (string, error) {
 	return bin, nil
 }
 
-// moduleRoot returns the root folder of this module, from where this file
+// ModuleRoot returns the root folder of this module, from where this file
 // was compiled.
-func moduleRoot() (string, error) {
+func ModuleRoot() (string, error) {
 	_, file, _, ok := runtime.Caller(0)
 	if !ok {
 		return "", fmt.Errorf("cannot locate the module")

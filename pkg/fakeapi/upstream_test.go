@@ -1,4 +1,4 @@
-package ccotest_test
+package fakeapi_test
 
 import (
 	"bufio"
@@ -21,7 +21,7 @@ import (
 	"github.com/anthropics/anthropic-sdk-go/v2"
 	"github.com/anthropics/anthropic-sdk-go/v2/option"
 
-	"github.com/visiquate/cco/pkg/ccotest"
+	"github.com/visiquate/cco/pkg/fakeapi"
 )
 
 const model = "claude-sonnet-4-5-20250929"
@@ -126,7 +126,7 @@ func readAll(t *testing.T, r io.Reader) []byte {
 	return b
 }
 
-func sdkClient(u *ccotest.Upstream, opts ...option.RequestOption) *anthropic.Client {
+func sdkClient(u *fakeapi.Upstream, opts ...option.RequestOption) *anthropic.Client {
 	base := []option.RequestOption{
 		option.WithBaseURL(u.URL),
 		option.WithAPIKey("sk-ant-test"),
@@ -167,9 +167,9 @@ func accumulate(t *testing.T, stream interface {
 
 func TestStreamingTextWire(t *testing.T) {
 	t.Parallel()
-	usage := ccotest.Usage{Input: 10, Output: 7, CacheWrite5m: 100, CacheWrite1h: 200, CacheRead: 300}
-	u := ccotest.NewUpstream(t, ccotest.Options{Scenario: func(*ccotest.Request) ccotest.Scenario {
-		return ccotest.Scenario{Text: "Hello, <proxy> & world!", Deltas: 3, Usage: usage}
+	usage := fakeapi.Usage{Input: 10, Output: 7, CacheWrite5m: 100, CacheWrite1h: 200, CacheRead: 300}
+	u := fakeapi.NewUpstream(t, fakeapi.Options{Scenario: func(*fakeapi.Request) fakeapi.Scenario {
+		return fakeapi.Scenario{Text: "Hello, <proxy> & world!", Deltas: 3, Usage: usage}
 	}})
 	body := messageBody(true, "hi")
 	resp := post(t, http.DefaultClient, u.URL+"/v1/messages?beta=true", body)
@@ -223,7 +223,7 @@ func TestStreamingTextWire(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := start.Message
-	if m.ID != ccotest.MessageID([]byte(body)) || m.Type != "message" || m.Role != "assistant" || m.Model != model {
+	if m.ID != fakeapi.MessageID([]byte(body)) || m.Type != "message" || m.Role != "assistant" || m.Model != model {
 		t.Errorf("message_start.message = %+v", m)
 	}
 	if m.Content == nil || len(m.Content) != 0 || m.StopReason != nil || m.StopSequence != nil {
@@ -288,9 +288,9 @@ func TestStreamingTextWire(t *testing.T) {
 
 func TestStreamingSDK(t *testing.T) {
 	t.Parallel()
-	usage := ccotest.Usage{Input: 11, Output: 42, CacheWrite5m: 5, CacheWrite1h: 6, CacheRead: 700}
-	u := ccotest.NewUpstream(t, ccotest.Options{Scenario: func(*ccotest.Request) ccotest.Scenario {
-		return ccotest.Scenario{Usage: usage, Pings: 2}
+	usage := fakeapi.Usage{Input: 11, Output: 42, CacheWrite5m: 5, CacheWrite1h: 6, CacheRead: 700}
+	u := fakeapi.NewUpstream(t, fakeapi.Options{Scenario: func(*fakeapi.Request) fakeapi.Scenario {
+		return fakeapi.Scenario{Usage: usage, Pings: 2}
 	}})
 	c := sdkClient(u)
 	msg, n, err := accumulate(t, c.Messages.NewStreaming(context.Background(), sdkParams("hi")))
@@ -300,7 +300,7 @@ func TestStreamingSDK(t *testing.T) {
 	if n != 9 { // start, block start, 4 deltas, block stop, message_delta, message_stop; pings skipped
 		t.Errorf("SDK yielded %d events", n)
 	}
-	if len(msg.Content) != 1 || msg.Content[0].Type != "text" || msg.Content[0].Text != ccotest.DefaultText {
+	if len(msg.Content) != 1 || msg.Content[0].Type != "text" || msg.Content[0].Text != fakeapi.DefaultText {
 		t.Errorf("content = %+v", msg.Content)
 	}
 	if msg.StopReason != anthropic.StopReasonEndTurn || msg.Model != model || msg.Role != "assistant" {
@@ -315,8 +315,8 @@ func TestStreamingSDK(t *testing.T) {
 	if len(reqs) != 1 {
 		t.Fatalf("recorded %d requests", len(reqs))
 	}
-	if msg.ID != ccotest.MessageID(reqs[0].Body) {
-		t.Errorf("id = %s, want %s", msg.ID, ccotest.MessageID(reqs[0].Body))
+	if msg.ID != fakeapi.MessageID(reqs[0].Body) {
+		t.Errorf("id = %s, want %s", msg.ID, fakeapi.MessageID(reqs[0].Body))
 	}
 	var sent struct {
 		Stream bool `json:"stream"`
@@ -341,7 +341,7 @@ func TestStreamingSDK(t *testing.T) {
 // stream stripped of them yields nothing and no error.
 func TestSDKSkipsUnnamedEvents(t *testing.T) {
 	t.Parallel()
-	u := ccotest.NewUpstream(t, ccotest.Options{})
+	u := fakeapi.NewUpstream(t, fakeapi.Options{})
 	resp := post(t, http.DefaultClient, u.URL+"/v1/messages", messageBody(true, "strip"))
 	var stripped strings.Builder
 	for _, e := range readEvents(t, resp.Body) {
@@ -361,8 +361,8 @@ func TestSDKSkipsUnnamedEvents(t *testing.T) {
 
 func TestNonStreamingSDK(t *testing.T) {
 	t.Parallel()
-	u := ccotest.NewUpstream(t, ccotest.Options{Scenario: func(*ccotest.Request) ccotest.Scenario {
-		return ccotest.Scenario{Text: "Plain answer.", Usage: ccotest.Usage{Output: 3, CacheRead: 9}}
+	u := fakeapi.NewUpstream(t, fakeapi.Options{Scenario: func(*fakeapi.Request) fakeapi.Scenario {
+		return fakeapi.Scenario{Text: "Plain answer.", Usage: fakeapi.Usage{Output: 3, CacheRead: 9}}
 	}})
 	msg, err := sdkClient(u).Messages.New(context.Background(), sdkParams("hi"))
 	if err != nil {
@@ -371,14 +371,14 @@ func TestNonStreamingSDK(t *testing.T) {
 	if len(msg.Content) != 1 || msg.Content[0].Text != "Plain answer." || msg.StopReason != anthropic.StopReasonEndTurn {
 		t.Errorf("message = %s", msg.RawJSON())
 	}
-	if msg.Usage.InputTokens != ccotest.DefaultInputTokens || msg.Usage.OutputTokens != 3 || msg.Usage.CacheReadInputTokens != 9 {
+	if msg.Usage.InputTokens != fakeapi.DefaultInputTokens || msg.Usage.OutputTokens != 3 || msg.Usage.CacheReadInputTokens != 9 {
 		t.Errorf("usage = %s", msg.Usage.RawJSON())
 	}
 	if !msg.JSON.StopSequence.Valid() && msg.JSON.StopSequence.Raw() != "null" {
 		t.Errorf("stop_sequence missing: %s", msg.RawJSON())
 	}
 	req := u.Requests()[0]
-	if msg.ID != ccotest.MessageID(req.Body) {
+	if msg.ID != fakeapi.MessageID(req.Body) {
 		t.Errorf("id = %s", msg.ID)
 	}
 	// Non-streaming calls carry the SDK's 10-minute attempt timeout.
@@ -389,8 +389,8 @@ func TestNonStreamingSDK(t *testing.T) {
 
 func TestNonStreamingWire(t *testing.T) {
 	t.Parallel()
-	u := ccotest.NewUpstream(t, ccotest.Options{Scenario: func(*ccotest.Request) ccotest.Scenario {
-		return ccotest.Scenario{Thinking: true, ToolUse: true, Text: "Let me check."}
+	u := fakeapi.NewUpstream(t, fakeapi.Options{Scenario: func(*fakeapi.Request) fakeapi.Scenario {
+		return fakeapi.Scenario{Thinking: true, ToolUse: true, Text: "Let me check."}
 	}})
 	body := messageBody(false, "weather?")
 	resp := post(t, http.DefaultClient, u.URL+"/v1/messages", body)
@@ -398,7 +398,7 @@ func TestNonStreamingWire(t *testing.T) {
 		t.Fatalf("status %d, content-type %q", resp.StatusCode, ct)
 	}
 	got := string(readAll(t, resp.Body))
-	id := ccotest.MessageID([]byte(body))
+	id := fakeapi.MessageID([]byte(body))
 	for _, want := range []string{
 		`{"id":"` + id + `","type":"message","role":"assistant","model":"` + model + `","content":[{"type":"thinking","thinking":`,
 		`{"type":"text","text":"Let me check."},{"type":"tool_use","id":"toolu_`,
@@ -414,8 +414,8 @@ func TestNonStreamingWire(t *testing.T) {
 
 func TestToolUse(t *testing.T) {
 	t.Parallel()
-	u := ccotest.NewUpstream(t, ccotest.Options{Scenario: func(*ccotest.Request) ccotest.Scenario {
-		return ccotest.Scenario{ToolUse: true}
+	u := fakeapi.NewUpstream(t, fakeapi.Options{Scenario: func(*fakeapi.Request) fakeapi.Scenario {
+		return fakeapi.Scenario{ToolUse: true}
 	}})
 
 	resp := post(t, http.DefaultClient, u.URL+"/v1/messages", messageBody(true, "weather?"))
@@ -426,7 +426,7 @@ func TestToolUse(t *testing.T) {
 	if err := json.Unmarshal([]byte(events[1].data), &start); err != nil {
 		t.Fatal(err)
 	}
-	if start.ContentBlock["type"] != "tool_use" || start.ContentBlock["name"] != ccotest.ToolName ||
+	if start.ContentBlock["type"] != "tool_use" || start.ContentBlock["name"] != fakeapi.ToolName ||
 		fmt.Sprint(start.ContentBlock["input"]) != "map[]" {
 		t.Errorf("content_block_start = %s", events[1].data)
 	}
@@ -448,7 +448,7 @@ func TestToolUse(t *testing.T) {
 		t.Fatalf("content = %s", msg.RawJSON())
 	}
 	tool := msg.Content[0].AsToolUse()
-	if tool.Name != ccotest.ToolName || string(tool.Input) != ccotest.ToolInput || !strings.HasPrefix(tool.ID, "toolu_") {
+	if tool.Name != fakeapi.ToolName || string(tool.Input) != fakeapi.ToolInput || !strings.HasPrefix(tool.ID, "toolu_") {
 		t.Errorf("tool_use = %+v (input %s)", tool, tool.Input)
 	}
 	if msg.StopReason != anthropic.StopReasonToolUse {
@@ -459,15 +459,15 @@ func TestToolUse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in := nonStream.Content[0].AsToolUse().Input; string(in) != ccotest.ToolInput {
+	if in := nonStream.Content[0].AsToolUse().Input; string(in) != fakeapi.ToolInput {
 		t.Errorf("non-streaming input = %s", in)
 	}
 }
 
 func TestThinking(t *testing.T) {
 	t.Parallel()
-	u := ccotest.NewUpstream(t, ccotest.Options{Scenario: func(*ccotest.Request) ccotest.Scenario {
-		return ccotest.Scenario{Thinking: true, Text: "Done.", Deltas: 1}
+	u := fakeapi.NewUpstream(t, fakeapi.Options{Scenario: func(*fakeapi.Request) fakeapi.Scenario {
+		return fakeapi.Scenario{Thinking: true, Text: "Done.", Deltas: 1}
 	}})
 	resp := post(t, http.DefaultClient, u.URL+"/v1/messages", messageBody(true, "think"))
 	var deltaTypes []string
@@ -499,7 +499,7 @@ func TestThinking(t *testing.T) {
 		t.Fatalf("content = %s", msg.RawJSON())
 	}
 	th := msg.Content[0].AsThinking()
-	if th.Thinking != ccotest.ThinkingText || th.Signature == "" || msg.Content[1].Text != "Done." {
+	if th.Thinking != fakeapi.ThinkingText || th.Signature == "" || msg.Content[1].Text != "Done." {
 		t.Errorf("content = %s", msg.RawJSON())
 	}
 }
@@ -509,8 +509,8 @@ func TestPings(t *testing.T) {
 	for _, pings := range []int{1, 3, 7} {
 		t.Run(fmt.Sprint(pings), func(t *testing.T) {
 			t.Parallel()
-			u := ccotest.NewUpstream(t, ccotest.Options{Scenario: func(*ccotest.Request) ccotest.Scenario {
-				return ccotest.Scenario{Pings: pings, Deltas: 4}
+			u := fakeapi.NewUpstream(t, fakeapi.Options{Scenario: func(*fakeapi.Request) fakeapi.Scenario {
+				return fakeapi.Scenario{Pings: pings, Deltas: 4}
 			}})
 			resp := post(t, http.DefaultClient, u.URL+"/v1/messages", messageBody(true, "hi"))
 			events := readEvents(t, resp.Body)
@@ -538,7 +538,7 @@ func TestPings(t *testing.T) {
 			}
 
 			msg, _, err := accumulate(t, sdkClient(u).Messages.NewStreaming(context.Background(), sdkParams("hi")))
-			if err != nil || msg.Content[0].Text != ccotest.DefaultText {
+			if err != nil || msg.Content[0].Text != fakeapi.DefaultText {
 				t.Errorf("SDK with pings: %v, %s", err, msg.RawJSON())
 			}
 		})
@@ -547,8 +547,8 @@ func TestPings(t *testing.T) {
 
 func TestErrorAfter(t *testing.T) {
 	t.Parallel()
-	u := ccotest.NewUpstream(t, ccotest.Options{Scenario: func(*ccotest.Request) ccotest.Scenario {
-		return ccotest.Scenario{ErrorAfter: 3}
+	u := fakeapi.NewUpstream(t, fakeapi.Options{Scenario: func(*fakeapi.Request) fakeapi.Scenario {
+		return fakeapi.Scenario{ErrorAfter: 3}
 	}})
 	resp := post(t, http.DefaultClient, u.URL+"/v1/messages", messageBody(true, "hi"))
 	if resp.StatusCode != http.StatusOK {
@@ -574,15 +574,15 @@ func TestErrorAfter(t *testing.T) {
 		!strings.HasPrefix(apiErr.RequestID, "req_") {
 		t.Errorf("error = %+v", apiErr)
 	}
-	if msg.Content[0].Text == ccotest.DefaultText {
+	if msg.Content[0].Text == fakeapi.DefaultText {
 		t.Error("the whole text arrived despite the error")
 	}
 }
 
 func TestHangAndCancel(t *testing.T) {
 	t.Parallel()
-	u := ccotest.NewUpstream(t, ccotest.Options{Scenario: func(*ccotest.Request) ccotest.Scenario {
-		return ccotest.Scenario{Hang: true}
+	u := fakeapi.NewUpstream(t, fakeapi.Options{Scenario: func(*fakeapi.Request) fakeapi.Scenario {
+		return fakeapi.Scenario{Hang: true}
 	}})
 	for _, client := range []struct {
 		name string
@@ -617,8 +617,8 @@ func TestHangAndCancel(t *testing.T) {
 
 func TestCancelDuringEventGap(t *testing.T) {
 	t.Parallel()
-	u := ccotest.NewUpstream(t, ccotest.Options{Scenario: func(*ccotest.Request) ccotest.Scenario {
-		return ccotest.Scenario{EventGap: time.Hour}
+	u := fakeapi.NewUpstream(t, fakeapi.Options{Scenario: func(*fakeapi.Request) fakeapi.Scenario {
+		return fakeapi.Scenario{EventGap: time.Hour}
 	}})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -645,11 +645,11 @@ func TestCancelDuringEventGap(t *testing.T) {
 func TestCloseEndsHungStreams(t *testing.T) {
 	t.Parallel()
 	for _, useTLS := range []bool{false, true} {
-		u, err := ccotest.Start(ccotest.Options{TLS: useTLS, Scenario: func(r *ccotest.Request) ccotest.Scenario {
+		u, err := fakeapi.Start(fakeapi.Options{TLS: useTLS, Scenario: func(r *fakeapi.Request) fakeapi.Scenario {
 			if strings.Contains(string(r.Body), "header") {
-				return ccotest.Scenario{HeaderDelay: time.Hour}
+				return fakeapi.Scenario{HeaderDelay: time.Hour}
 			}
-			return ccotest.Scenario{Hang: true}
+			return fakeapi.Scenario{Hang: true}
 		}})
 		if err != nil {
 			t.Fatal(err)
@@ -721,8 +721,8 @@ func TestErrorStatuses(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {
 			t.Parallel()
-			u := ccotest.NewUpstream(t, ccotest.Options{Scenario: func(*ccotest.Request) ccotest.Scenario {
-				return ccotest.Scenario{Status: tc.status}
+			u := fakeapi.NewUpstream(t, fakeapi.Options{Scenario: func(*fakeapi.Request) fakeapi.Scenario {
+				return fakeapi.Scenario{Status: tc.status}
 			}})
 			for _, stream := range []bool{false, true} {
 				resp := post(t, http.DefaultClient, u.URL+"/v1/messages", messageBody(stream, "hi"))
@@ -791,7 +791,7 @@ func checkSDKError(t *testing.T, call string, err error, status int, typ string)
 
 func TestBadJSON(t *testing.T) {
 	t.Parallel()
-	u := ccotest.NewUpstream(t, ccotest.Options{})
+	u := fakeapi.NewUpstream(t, fakeapi.Options{})
 	for _, body := range []string{`{"model":`, `{"model":"m","stream":"yes"}`, ``} {
 		resp := post(t, http.DefaultClient, u.URL+"/v1/messages", body)
 		checkEnvelope(t, resp, 400, "invalid_request_error")
@@ -807,8 +807,8 @@ func TestTooLarge(t *testing.T) {
 		t.Skip("sends 32 MiB")
 	}
 	t.Parallel()
-	u := ccotest.NewUpstream(t, ccotest.Options{NoRecord: true})
-	body := `{"model":"m","pad":"` + strings.Repeat("x", ccotest.MaxBodyBytes) + `"}`
+	u := fakeapi.NewUpstream(t, fakeapi.Options{NoRecord: true})
+	body := `{"model":"m","pad":"` + strings.Repeat("x", fakeapi.MaxBodyBytes) + `"}`
 	t.Logf("body of %d bytes", len(body))
 	resp := post(t, http.DefaultClient, u.URL+"/v1/messages", body)
 	checkEnvelope(t, resp, 413, "request_too_large")
@@ -819,7 +819,7 @@ func TestTooLarge(t *testing.T) {
 
 func TestCountTokens(t *testing.T) {
 	t.Parallel()
-	u := ccotest.NewUpstream(t, ccotest.Options{})
+	u := fakeapi.NewUpstream(t, fakeapi.Options{})
 	res, err := sdkClient(u).Messages.CountTokens(context.Background(), anthropic.MessageCountTokensParams{
 		Model:    model,
 		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock(strings.Repeat("count me ", 50)))},
@@ -839,13 +839,13 @@ func TestCountTokens(t *testing.T) {
 
 func TestModels(t *testing.T) {
 	t.Parallel()
-	u := ccotest.NewUpstream(t, ccotest.Options{})
+	u := fakeapi.NewUpstream(t, fakeapi.Options{})
 	c := sdkClient(u)
 	page, err := c.Models.List(context.Background(), anthropic.ModelListParams{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids := ccotest.ModelIDs()
+	ids := fakeapi.ModelIDs()
 	if len(page.Data) != len(ids) || len(ids) < 3 || page.HasMore || page.FirstID != ids[0] || page.LastID != ids[len(ids)-1] {
 		t.Fatalf("page = %s", page.RawJSON())
 	}
@@ -864,7 +864,7 @@ func TestModels(t *testing.T) {
 
 func TestRoot(t *testing.T) {
 	t.Parallel()
-	u := ccotest.NewUpstream(t, ccotest.Options{})
+	u := fakeapi.NewUpstream(t, fakeapi.Options{})
 	for _, method := range []string{http.MethodHead, http.MethodGet} {
 		req, _ := http.NewRequest(method, u.URL+"/", nil)
 		resp, err := http.DefaultClient.Do(req)
@@ -884,7 +884,7 @@ func TestRoot(t *testing.T) {
 
 func TestNotFound(t *testing.T) {
 	t.Parallel()
-	u := ccotest.NewUpstream(t, ccotest.Options{})
+	u := fakeapi.NewUpstream(t, fakeapi.Options{})
 	for _, path := range []string{"/v1/nope", "/v2/messages", "/v1/messages/batches"} {
 		resp := post(t, http.DefaultClient, u.URL+path, `{}`)
 		checkEnvelope(t, resp, 404, "not_found_error")
@@ -899,8 +899,8 @@ func TestNotFound(t *testing.T) {
 
 func TestDeterminism(t *testing.T) {
 	t.Parallel()
-	u := ccotest.NewUpstream(t, ccotest.Options{Scenario: func(*ccotest.Request) ccotest.Scenario {
-		return ccotest.Scenario{Thinking: true, ToolUse: true, Text: "ok", Pings: 2}
+	u := fakeapi.NewUpstream(t, fakeapi.Options{Scenario: func(*fakeapi.Request) fakeapi.Scenario {
+		return fakeapi.Scenario{Thinking: true, ToolUse: true, Text: "ok", Pings: 2}
 	}})
 	for _, stream := range []bool{true, false} {
 		body := messageBody(stream, "same")
@@ -922,7 +922,7 @@ func TestDeterminism(t *testing.T) {
 
 func TestTLS(t *testing.T) {
 	t.Parallel()
-	u := ccotest.NewUpstream(t, ccotest.Options{TLS: true})
+	u := fakeapi.NewUpstream(t, fakeapi.Options{TLS: true})
 	if !strings.HasPrefix(u.URL, "https://127.0.0.1:") {
 		t.Fatalf("URL = %s", u.URL)
 	}
@@ -962,22 +962,22 @@ func TestTLS(t *testing.T) {
 	}
 
 	msg, _, err := accumulate(t, sdkClient(u, option.WithHTTPClient(u.Client())).Messages.NewStreaming(context.Background(), sdkParams("tls")))
-	if err != nil || msg.Content[0].Text != ccotest.DefaultText {
+	if err != nil || msg.Content[0].Text != fakeapi.DefaultText {
 		t.Errorf("SDK over TLS: %v %s", err, msg.RawJSON())
 	}
 	if reqs := u.Requests(); reqs[len(reqs)-1].Proto != "HTTP/2.0" {
 		t.Errorf("SDK over Client() used %s", reqs[len(reqs)-1].Proto)
 	}
-	if plain := ccotest.NewUpstream(t, ccotest.Options{}); plain.CertPool() != nil || plain.CAPEM() != nil {
+	if plain := fakeapi.NewUpstream(t, fakeapi.Options{}); plain.CertPool() != nil || plain.CAPEM() != nil {
 		t.Error("plain upstream has a CA")
 	}
 }
 
 func TestRecordingAndScenarioSwitch(t *testing.T) {
 	t.Parallel()
-	u := ccotest.NewUpstream(t, ccotest.Options{})
+	u := fakeapi.NewUpstream(t, fakeapi.Options{})
 	resp := post(t, http.DefaultClient, u.URL+"/v1/messages?beta=true", messageBody(false, "one"))
-	if !strings.Contains(string(readAll(t, resp.Body)), ccotest.DefaultText) {
+	if !strings.Contains(string(readAll(t, resp.Body)), fakeapi.DefaultText) {
 		t.Error("default scenario not used")
 	}
 	reqs := u.Requests()
@@ -990,12 +990,12 @@ func TestRecordingAndScenarioSwitch(t *testing.T) {
 
 	var seen []string
 	var mu sync.Mutex
-	u.SetScenario(func(r *ccotest.Request) ccotest.Scenario {
+	u.SetScenario(func(r *fakeapi.Request) fakeapi.Scenario {
 		mu.Lock()
 		seen = append(seen, r.Path)
 		mu.Unlock()
 		r.Body[0] = 'X' // must not reach the record
-		return ccotest.Scenario{Text: "switched"}
+		return fakeapi.Scenario{Text: "switched"}
 	})
 	resp = post(t, http.DefaultClient, u.URL+"/v1/messages", messageBody(false, "two"))
 	if !strings.Contains(string(readAll(t, resp.Body)), `"text":"switched"`) {
@@ -1032,9 +1032,9 @@ func TestOnFlushAndDelays(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var flushes []flush
-	u := ccotest.NewUpstream(t, ccotest.Options{
-		Scenario: func(*ccotest.Request) ccotest.Scenario {
-			return ccotest.Scenario{EventGap: 2 * time.Millisecond, HeaderDelay: 5 * time.Millisecond, Pings: 2}
+	u := fakeapi.NewUpstream(t, fakeapi.Options{
+		Scenario: func(*fakeapi.Request) fakeapi.Scenario {
+			return fakeapi.Scenario{EventGap: 2 * time.Millisecond, HeaderDelay: 5 * time.Millisecond, Pings: 2}
 		},
 		OnFlush: func(id string, index int, at time.Time) {
 			mu.Lock()
@@ -1058,8 +1058,8 @@ func TestOnFlushAndDelays(t *testing.T) {
 
 func TestGzip(t *testing.T) {
 	t.Parallel()
-	u := ccotest.NewUpstream(t, ccotest.Options{Scenario: func(*ccotest.Request) ccotest.Scenario {
-		return ccotest.Scenario{Gzip: true}
+	u := fakeapi.NewUpstream(t, fakeapi.Options{Scenario: func(*fakeapi.Request) fakeapi.Scenario {
+		return fakeapi.Scenario{Gzip: true}
 	}})
 	raw := &http.Client{Transport: &http.Transport{DisableCompression: true}}
 	for _, stream := range []bool{true, false} {
@@ -1092,15 +1092,15 @@ func TestGzip(t *testing.T) {
 	}
 	// The SDK (through Go's transport) decompresses transparently.
 	msg, _, err := accumulate(t, sdkClient(u).Messages.NewStreaming(context.Background(), sdkParams("zip")))
-	if err != nil || msg.Content[0].Text != ccotest.DefaultText {
+	if err != nil || msg.Content[0].Text != fakeapi.DefaultText {
 		t.Errorf("SDK with gzip: %v", err)
 	}
 }
 
 func TestConcurrentRequests(t *testing.T) {
 	t.Parallel()
-	u := ccotest.NewUpstream(t, ccotest.Options{Scenario: func(*ccotest.Request) ccotest.Scenario {
-		return ccotest.Scenario{EventGap: time.Millisecond}
+	u := fakeapi.NewUpstream(t, fakeapi.Options{Scenario: func(*fakeapi.Request) fakeapi.Scenario {
+		return fakeapi.Scenario{EventGap: time.Millisecond}
 	}})
 	const n = 20
 	ids := make(chan string, n)
@@ -1136,7 +1136,7 @@ func TestConcurrentRequests(t *testing.T) {
 
 func TestDeadURL(t *testing.T) {
 	t.Parallel()
-	url := ccotest.DeadURL(t)
+	url := fakeapi.DeadURL(t)
 	if !strings.HasPrefix(url, "http://127.0.0.1:") {
 		t.Fatalf("DeadURL = %s", url)
 	}
@@ -1154,7 +1154,7 @@ func TestDeadURL(t *testing.T) {
 
 func TestStartOutsideTesting(t *testing.T) {
 	t.Parallel()
-	u, err := ccotest.Start(ccotest.Options{})
+	u, err := fakeapi.Start(fakeapi.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

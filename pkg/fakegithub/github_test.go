@@ -1,4 +1,4 @@
-package ccotest_test
+package fakegithub_test
 
 import (
 	"bytes"
@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/visiquate/cco/pkg/ccotest"
+	"github.com/visiquate/cco/pkg/fakegithub"
 )
 
 // ghRelease is the part of GitHub's release object the tests read.
@@ -70,8 +70,8 @@ func day(d int) time.Time { return time.Date(2025, time.November, d, 12, 0, 0, 0
 // sampleReleases returns, in no particular order: a stable v2025.11.1, a
 // stable v2025.11.2, a prerelease v2025.12.1-beta.1 and a draft
 // v2025.12.1, each newer than the one before.
-func sampleReleases() []ccotest.Release {
-	return []ccotest.Release{
+func sampleReleases() []fakegithub.Release {
+	return []fakegithub.Release{
 		{Tag: "v2025.12.1-beta.1", Prerelease: true, Published: day(20), Assets: map[string][]byte{
 			"cco-v2025.12.1-beta.1-linux-x86_64.tar.gz": []byte("beta archive"),
 		}},
@@ -149,7 +149,7 @@ func wantNotFound(t *testing.T, url string) {
 }
 
 func TestGitHubListReleases(t *testing.T) {
-	g := ccotest.NewGitHub(t, sampleReleases()...)
+	g := fakegithub.NewGitHub(t, sampleReleases()...)
 	repo := g.APIURL() + "/repos/visiquate/cco"
 
 	var list []ghRelease
@@ -211,8 +211,8 @@ func TestGitHubListReleases(t *testing.T) {
 
 func TestGitHubJSONLayout(t *testing.T) {
 	client := httpClient(t, true)
-	rel := ccotest.Release{Tag: "v2025.11.2", Body: "a < b"}
-	g := ccotest.NewGitHub(t, rel)
+	rel := fakegithub.Release{Tag: "v2025.11.2", Body: "a < b"}
+	g := fakegithub.NewGitHub(t, rel)
 	_, body := get(t, client, g.APIURL()+"/repos/visiquate/cco/releases/latest")
 	if !bytes.Contains(body, []byte("\n  \"tag_name\": \"v2025.11.2\",\n")) {
 		t.Errorf("JSON is not indented like GitHub's:\n%s", body)
@@ -221,7 +221,7 @@ func TestGitHubJSONLayout(t *testing.T) {
 		t.Errorf("JSON escapes HTML characters, which GitHub does not:\n%s", body)
 	}
 
-	compact, err := ccotest.StartGitHub(ccotest.GitHubOptions{Compact: true}, rel)
+	compact, err := fakegithub.StartGitHub(fakegithub.GitHubOptions{Compact: true}, rel)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +233,7 @@ func TestGitHubJSONLayout(t *testing.T) {
 }
 
 func TestGitHubLatest(t *testing.T) {
-	g := ccotest.NewGitHub(t, sampleReleases()...)
+	g := fakegithub.NewGitHub(t, sampleReleases()...)
 	url := g.APIURL() + "/repos/visiquate/cco/releases/latest"
 	var rel ghRelease
 	getJSON(t, url, http.StatusOK, &rel)
@@ -242,8 +242,8 @@ func TestGitHubLatest(t *testing.T) {
 	}
 
 	g.SetReleases(
-		ccotest.Release{Tag: "v2025.12.1-beta.1", Prerelease: true},
-		ccotest.Release{Tag: "v2025.12.1", Draft: true},
+		fakegithub.Release{Tag: "v2025.12.1-beta.1", Prerelease: true},
+		fakegithub.Release{Tag: "v2025.12.1", Draft: true},
 	)
 	wantNotFound(t, url)
 	g.SetReleases()
@@ -251,7 +251,7 @@ func TestGitHubLatest(t *testing.T) {
 }
 
 func TestGitHubReleaseByTagAndID(t *testing.T) {
-	g := ccotest.NewGitHub(t, sampleReleases()...)
+	g := fakegithub.NewGitHub(t, sampleReleases()...)
 	repo := g.APIURL() + "/repos/visiquate/cco/releases"
 	var rel ghRelease
 	getJSON(t, repo+"/tags/v2025.12.1-beta.1", http.StatusOK, &rel)
@@ -269,11 +269,11 @@ func TestGitHubReleaseByTagAndID(t *testing.T) {
 }
 
 func TestGitHubIDsAreStable(t *testing.T) {
-	g := ccotest.NewGitHub(t, sampleReleases()...)
+	g := fakegithub.NewGitHub(t, sampleReleases()...)
 	url := g.APIURL() + "/repos/visiquate/cco/releases/tags/v2025.11.2"
 	var before, after ghRelease
 	getJSON(t, url, http.StatusOK, &before)
-	g.SetReleases(sampleReleases()[3], ccotest.Release{Tag: "v2026.1.1", Published: day(30)})
+	g.SetReleases(sampleReleases()[3], fakegithub.Release{Tag: "v2026.1.1", Published: day(30)})
 	getJSON(t, url, http.StatusOK, &after)
 	if before.ID != after.ID || before.Assets[0].ID != after.Assets[0].ID {
 		t.Fatalf("ids changed with SetReleases: release %d -> %d, asset %d -> %d",
@@ -282,11 +282,11 @@ func TestGitHubIDsAreStable(t *testing.T) {
 }
 
 func TestGitHubPaging(t *testing.T) {
-	var releases []ccotest.Release
+	var releases []fakegithub.Release
 	for i := 1; i <= 5; i++ {
-		releases = append(releases, ccotest.Release{Tag: fmt.Sprintf("v2025.11.%d", i), Published: day(i)})
+		releases = append(releases, fakegithub.Release{Tag: fmt.Sprintf("v2025.11.%d", i), Published: day(i)})
 	}
-	g := ccotest.NewGitHub(t, releases...)
+	g := fakegithub.NewGitHub(t, releases...)
 	base := g.APIURL() + "/repos/visiquate/cco/releases"
 
 	var seen []string
@@ -320,7 +320,7 @@ func TestGitHubPaging(t *testing.T) {
 
 	releases = nil
 	for i := range 130 {
-		releases = append(releases, ccotest.Release{Tag: fmt.Sprintf("v2020.1.%d", i)})
+		releases = append(releases, fakegithub.Release{Tag: fmt.Sprintf("v2020.1.%d", i)})
 	}
 	g.SetReleases(releases...)
 	for query, want := range map[string]int{"": 30, "?per_page=1000": 100, "?per_page=100&page=2": 30} {
@@ -339,7 +339,7 @@ func TestGitHubPaging(t *testing.T) {
 
 func TestGitHubEnterprisePrefix(t *testing.T) {
 	client := httpClient(t, true)
-	g := ccotest.NewGitHub(t, sampleReleases()...)
+	g := fakegithub.NewGitHub(t, sampleReleases()...)
 	api := g.URL + "/api/v3/repos/visiquate/cco/releases"
 	var list []ghRelease
 	getJSON(t, api, http.StatusOK, &list)
@@ -374,7 +374,7 @@ func TestGitHubEnterprisePrefix(t *testing.T) {
 func TestGitHubAssetAPI(t *testing.T) {
 	client := httpClient(t, true)
 	noRedirect := httpClient(t, false)
-	g := ccotest.NewGitHub(t, sampleReleases()...)
+	g := fakegithub.NewGitHub(t, sampleReleases()...)
 	var list []ghRelease
 	getJSON(t, g.APIURL()+"/repos/visiquate/cco/releases", http.StatusOK, &list)
 	asset := list[2].Assets[0]
@@ -408,7 +408,7 @@ func TestGitHubAssetAPI(t *testing.T) {
 func TestGitHubBrowserDownload(t *testing.T) {
 	client := httpClient(t, true)
 	noRedirect := httpClient(t, false)
-	g := ccotest.NewGitHub(t, sampleReleases()...)
+	g := fakegithub.NewGitHub(t, sampleReleases()...)
 	url := g.DownloadURL() + "/v2025.11.2/cco-v2025.11.2-linux-x86_64.tar.gz"
 	resp, body := get(t, client, url)
 	if resp.StatusCode != http.StatusOK || string(body) != "stable archive bytes" {
@@ -450,10 +450,10 @@ func TestGitHubFaults(t *testing.T) {
 	client := httpClient(t, true)
 	content := bytes.Repeat([]byte("0123456789"), 100_000) // 1 MB: more than one write
 	name := "cco-v2025.11.2-linux-x86_64.tar.gz"
-	g := ccotest.NewGitHub(t, ccotest.Release{Tag: "v2025.11.2", Assets: map[string][]byte{name: content}})
+	g := fakegithub.NewGitHub(t, fakegithub.Release{Tag: "v2025.11.2", Assets: map[string][]byte{name: content}})
 	url := g.DownloadURL() + "/v2025.11.2/" + name
 
-	g.SetFault(name, ccotest.FaultCutHalfway)
+	g.SetFault(name, fakegithub.FaultCutHalfway)
 	resp, err := client.Get(url)
 	if err != nil {
 		t.Fatal(err)
@@ -484,7 +484,7 @@ func TestGitHubFaults(t *testing.T) {
 	}
 	resp.Body.Close()
 
-	g.SetFault(name, ccotest.FaultNotFound)
+	g.SetFault(name, fakegithub.FaultNotFound)
 	if resp, _ := get(t, client, url); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("FaultNotFound: status %d, want 404", resp.StatusCode)
 	}
@@ -493,18 +493,18 @@ func TestGitHubFaults(t *testing.T) {
 		t.Errorf("FaultNotFound removed the asset from its release")
 	}
 
-	g.SetFault(name, ccotest.FaultNone)
+	g.SetFault(name, fakegithub.FaultNone)
 	if resp, body := get(t, client, url); resp.StatusCode != http.StatusOK || !bytes.Equal(body, content) {
 		t.Errorf("FaultNone: status %d, %d bytes", resp.StatusCode, len(body))
 	}
-	if s := ccotest.FaultCutHalfway.String(); s != "FaultCutHalfway" {
+	if s := fakegithub.FaultCutHalfway.String(); s != "FaultCutHalfway" {
 		t.Errorf("String: %q", s)
 	}
 }
 
 func TestGitHubNotFound(t *testing.T) {
 	client := httpClient(t, true)
-	g := ccotest.NewGitHub(t, sampleReleases()...)
+	g := fakegithub.NewGitHub(t, sampleReleases()...)
 	for _, path := range []string{
 		"/repos/other/cco/releases",
 		"/repos/visiquate/other/releases",
@@ -527,7 +527,7 @@ func TestGitHubNotFound(t *testing.T) {
 }
 
 func TestGitHubOwnerRepo(t *testing.T) {
-	g, err := ccotest.StartGitHub(ccotest.GitHubOptions{Owner: "acme", Repo: "tool"}, ccotest.Release{
+	g, err := fakegithub.StartGitHub(fakegithub.GitHubOptions{Owner: "acme", Repo: "tool"}, fakegithub.Release{
 		Tag: "v1.0.0", Assets: map[string][]byte{"a.txt": []byte("a")},
 	})
 	if err != nil {
@@ -547,7 +547,7 @@ func TestGitHubOwnerRepo(t *testing.T) {
 
 func TestGitHubRequests(t *testing.T) {
 	client := httpClient(t, true)
-	g := ccotest.NewGitHub(t, sampleReleases()...)
+	g := fakegithub.NewGitHub(t, sampleReleases()...)
 	get(t, client, g.APIURL()+"/repos/visiquate/cco/releases?per_page=5", "Authorization", "Bearer t0ken")
 	get(t, client, g.DownloadURL()+"/v2025.11.2/checksums.sha256")
 	want := []string{
@@ -568,24 +568,24 @@ func TestGitHubRequests(t *testing.T) {
 }
 
 func TestGitHubRejectsBadReleases(t *testing.T) {
-	if _, err := ccotest.StartGitHub(ccotest.GitHubOptions{}, ccotest.Release{Tag: "v1"}, ccotest.Release{Tag: "v1"}); err == nil {
+	if _, err := fakegithub.StartGitHub(fakegithub.GitHubOptions{}, fakegithub.Release{Tag: "v1"}, fakegithub.Release{Tag: "v1"}); err == nil {
 		t.Error("two releases with one tag: no error")
 	}
-	if _, err := ccotest.StartGitHub(ccotest.GitHubOptions{}, ccotest.Release{}); err == nil {
+	if _, err := fakegithub.StartGitHub(fakegithub.GitHubOptions{}, fakegithub.Release{}); err == nil {
 		t.Error("a release without a tag: no error")
 	}
-	g := ccotest.NewGitHub(t)
+	g := fakegithub.NewGitHub(t)
 	defer func() {
 		if recover() == nil {
 			t.Error("SetReleases with two releases with one tag did not panic")
 		}
 	}()
-	g.SetReleases(ccotest.Release{Tag: "v1"}, ccotest.Release{Tag: "v1"})
+	g.SetReleases(fakegithub.Release{Tag: "v1"}, fakegithub.Release{Tag: "v1"})
 }
 
 func TestGitHubConcurrentSetReleases(t *testing.T) {
 	client := httpClient(t, true)
-	g := ccotest.NewGitHub(t, sampleReleases()...)
+	g := fakegithub.NewGitHub(t, sampleReleases()...)
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {
@@ -615,13 +615,13 @@ func TestGitHubConcurrentSetReleases(t *testing.T) {
 		default:
 		}
 		g.SetReleases(sampleReleases()[:1+i%4]...)
-		g.SetFault("x", ccotest.Fault(i%3))
+		g.SetFault("x", fakegithub.Fault(i%3))
 	}
 }
 
 func TestGitHubClose(t *testing.T) {
 	client := httpClient(t, true)
-	g, err := ccotest.StartGitHub(ccotest.GitHubOptions{})
+	g, err := fakegithub.StartGitHub(fakegithub.GitHubOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -645,7 +645,7 @@ func TestReleaseFromDir(t *testing.T) {
 	if err := os.Symlink("a.tar.gz", filepath.Join(dir, "link.tar.gz")); err != nil {
 		t.Fatal(err)
 	}
-	rel, err := ccotest.ReleaseFromDir("v2025.11.2", true, dir)
+	rel, err := fakegithub.ReleaseFromDir("v2025.11.2", true, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -655,7 +655,7 @@ func TestReleaseFromDir(t *testing.T) {
 	if len(rel.Assets) != 2 || string(rel.Assets["a.tar.gz"]) != "archive" || string(rel.Assets["checksums.sha256"]) != "sums\n" {
 		t.Errorf("assets %q, want a.tar.gz and checksums.sha256 only", rel.Assets)
 	}
-	if _, err := ccotest.ReleaseFromDir("v1", false, filepath.Join(dir, "missing")); err == nil {
+	if _, err := fakegithub.ReleaseFromDir("v1", false, filepath.Join(dir, "missing")); err == nil {
 		t.Error("a missing folder: no error")
 	}
 }

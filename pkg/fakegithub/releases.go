@@ -1,4 +1,4 @@
-package ccotest
+package fakegithub
 
 // This file builds releases of cco as the release pipeline (.goreleaser.yaml)
 // publishes them, for the fake GitHub to serve: the archives with the same
@@ -18,6 +18,7 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
+	"github.com/visiquate/cco/pkg/ccoproc"
 	"io/fs"
 	"maps"
 	"os"
@@ -34,7 +35,7 @@ import (
 const (
 	// cosignPassword encrypts the private keys NewCosignKey makes; they
 	// are thrown away with the test.
-	cosignPassword = "ccotest-throwaway"
+	cosignPassword = "fakegithub-throwaway"
 	// cosignTimeout bounds one cosign command.
 	cosignTimeout = 2 * time.Minute
 	// cosignBuildTimeout bounds building cosign (minutes with an empty
@@ -66,7 +67,7 @@ var archiveArches = map[string]string{
 func ArchiveName(version, goos, goarch string) string {
 	platform, ok := archiveArches[goos+"/"+goarch]
 	if !ok {
-		panic(fmt.Sprintf("ccotest: no release archive for %s/%s", goos, goarch))
+		panic(fmt.Sprintf("fakegithub: no release archive for %s/%s", goos, goarch))
 	}
 	ext := ".tar.gz"
 	if goos == "windows" {
@@ -111,7 +112,7 @@ func checksumLine(name string, data []byte) string {
 // set, else the one pinned in tools/go.mod, built with go build the first
 // time any test process asks for it (minutes with a cold Go build cache) and
 // kept for the next ones in the user's cache folder (see [os.UserCacheDir]),
-// under ccotest/cosign-HASH, where HASH covers tools/go.mod, tools/go.sum
+// under cco-fakegithub/cosign-HASH, where HASH covers tools/go.mod, tools/go.sum
 // and the platform. It fails t if cosign cannot be built.
 //
 // It is kept, rather than built into a new temporary folder by every test
@@ -140,7 +141,7 @@ var (
 // buildCosign returns the path of the cosign pinned in tools/go.mod in the
 // user's cache folder, building it there first if it is not.
 func buildCosign() (string, error) {
-	root, err := moduleRoot()
+	root, err := ccoproc.ModuleRoot()
 	if err != nil {
 		return "", err
 	}
@@ -158,7 +159,7 @@ func buildCosign() (string, error) {
 	if err != nil {
 		cache = os.TempDir()
 	}
-	dir := filepath.Join(cache, "ccotest", "cosign-"+hex.EncodeToString(h.Sum(nil))[:16])
+	dir := filepath.Join(cache, "cco-fakegithub", "cosign-"+hex.EncodeToString(h.Sum(nil))[:16])
 	bin := filepath.Join(dir, "cosign")
 	if runtime.GOOS == "windows" {
 		bin += ".exe"
@@ -260,7 +261,7 @@ func NewCosignKey(t testing.TB) *CosignKey {
 func (k *CosignKey) PublicPEM() []byte {
 	data, err := os.ReadFile(k.Public)
 	if err != nil {
-		panic(fmt.Sprintf("ccotest: read cosign public key: %v", err))
+		panic(fmt.Sprintf("fakegithub: read cosign public key: %v", err))
 	}
 	return data
 }
@@ -271,7 +272,7 @@ func (k *CosignKey) PublicPEM() []byte {
 func (k *CosignKey) PublicBase64() string {
 	block, _ := pem.Decode(k.PublicPEM())
 	if block == nil || block.Type != "PUBLIC KEY" {
-		panic(fmt.Sprintf("ccotest: %s holds no PUBLIC KEY PEM block", k.Public))
+		panic(fmt.Sprintf("fakegithub: %s holds no PUBLIC KEY PEM block", k.Public))
 	}
 	return base64.StdEncoding.EncodeToString(block.Bytes)
 }
@@ -310,7 +311,7 @@ type ReleaseOptions struct {
 	// the release has neither checksums.sha256.sig nor cosign.pub.
 	Key *CosignKey
 	// Binary is the cco for this machine's platform, built by the caller
-	// (say with BuildCCOWith and Key.PublicBase64()). Empty builds one with
+	// (say with ccoproc.BuildCCOWith and Key.PublicBase64()). Empty builds one with
 	// Version and Key.
 	Binary string
 	// Platforms are the archives to make, as "GOOS/GOARCH" such as
@@ -334,7 +335,7 @@ type ReleaseOptions struct {
 func BuildRelease(t testing.TB, o ReleaseOptions) Release {
 	t.Helper()
 	if o.Version == "" {
-		t.Fatal("ccotest.BuildRelease: no Version")
+		t.Fatal("fakegithub.BuildRelease: no Version")
 	}
 	host := runtime.GOOS + "/" + runtime.GOARCH
 	platforms := o.Platforms
@@ -353,11 +354,11 @@ func BuildRelease(t testing.TB, o ReleaseOptions) Release {
 	for _, p := range platforms {
 		goos, goarch, ok := strings.Cut(p, "/")
 		if _, known := archiveArches[p]; !ok || !known {
-			t.Fatalf("ccotest.BuildRelease: platform %q: want one of %v", p, slices.Sorted(maps.Keys(archiveArches)))
+			t.Fatalf("fakegithub.BuildRelease: platform %q: want one of %v", p, slices.Sorted(maps.Keys(archiveArches)))
 		}
 		bin := o.Binary
 		if p != host || bin == "" {
-			bin, err = BuildCCOWith(t.TempDir(), BuildOptions{
+			bin, err = ccoproc.BuildCCOWith(t.TempDir(), ccoproc.BuildOptions{
 				Version: o.Version, UpdateKey: updateKey, GOOS: goos, GOARCH: goarch,
 			})
 			if err != nil {
@@ -366,12 +367,12 @@ func BuildRelease(t testing.TB, o ReleaseOptions) Release {
 		}
 		exe, err := os.ReadFile(bin)
 		if err != nil {
-			t.Fatalf("ccotest.BuildRelease: read cco: %v", err)
+			t.Fatalf("fakegithub.BuildRelease: read cco: %v", err)
 		}
 		name := ArchiveName(o.Version, goos, goarch)
 		archive, err := makeArchive(goos, exe, docs)
 		if err != nil {
-			t.Fatalf("ccotest.BuildRelease: %s: %v", name, err)
+			t.Fatalf("fakegithub.BuildRelease: %s: %v", name, err)
 		}
 		assets[name] = archive
 		assets[name+".sha256"] = []byte(checksumLine(name, archive))
@@ -394,7 +395,7 @@ type archiveFile struct {
 // order GoReleaser writes them: the module's README.md and LICENSE, and
 // placeholders for the man page and completions.
 func archiveDocs() ([]archiveFile, error) {
-	root, err := moduleRoot()
+	root, err := ccoproc.ModuleRoot()
 	if err != nil {
 		return nil, err
 	}
@@ -407,7 +408,7 @@ func archiveDocs() ([]archiveFile, error) {
 		files = append(files, archiveFile{name, data})
 	}
 	for _, name := range []string{"completions/_cco", "completions/cco.bash", "completions/cco.fish", "completions/cco.ps1", "man/cco.1"} {
-		files = append(files, archiveFile{name, []byte("placeholder for " + name + " (ccotest)\n")})
+		files = append(files, archiveFile{name, []byte("placeholder for " + name + " (fakegithub)\n")})
 	}
 	return files, nil
 }
