@@ -105,6 +105,10 @@ func TestClaudeCode(t *testing.T) {
 	if first != second {
 		t.Errorf("answers differ: %q, %q", first, second)
 	}
+	// Access lines are written in batches (within 100 ms): wait for it.
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(cco.Log(), "cache=HIT") && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	if !strings.Contains(cco.Log(), "cache=HIT") {
 		t.Errorf("no cache hit in cco's log:\n%s", cco.Log())
 	}
