@@ -34,6 +34,7 @@ var layers = map[string][]string{
 	"pkg/fakeapi":    {},
 	"pkg/fakegithub": {"pkg/ccoproc"},
 	"pkg/ccoproc":    {},
+	"pkg/golden":     {},
 	"pkg/e2e":        {},
 	"pkg/control":    {},
 	"pkg/dashboard":  {},

@@ -1,8 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"flag"
+	"github.com/visiquate/cco/pkg/golden"
 	"os"
 	"path/filepath"
 	"sort"
@@ -10,27 +9,12 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// golden compares got with testdata/name, or rewrites it with -update.
+// checkGolden compares got with testdata/name, or rewrites it with -update.
 // pkg/release checks the same files for the properties a formula and a
 // manifest must have.
-func golden(t *testing.T, name string, got []byte) {
+func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (go test ./cmd/ccorelease -update writes it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from what is rendered (go test ./cmd/ccorelease -update rewrites it):\n got:\n%s\nwant:\n%s", p, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", name), got)
 }
 
 // fixtureDist copies testdata/dist (GoReleaser's metadata and stand-in
@@ -84,7 +68,7 @@ func TestRenderGolden(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		golden(t, f.golden, got)
+		checkGolden(t, f.golden, got)
 	}
 }
 

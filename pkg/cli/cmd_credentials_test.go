@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"errors"
+	"github.com/visiquate/cco/pkg/golden"
 	"os"
 	"path/filepath"
 	"slices"
@@ -43,33 +44,11 @@ func (memStore) Backend() string { return "file" }
 func (memStore) Where() string   { return "the encrypted file /data/cco/credentials.enc" }
 func (memStore) Label() string   { return "encrypted file" }
 
-// golden compares got with testdata/credentials/NAME, or rewrites it with
+// checkGolden compares got with testdata/credentials/NAME, or rewrites it with
 // -update.
-func golden(t *testing.T, name, got string) {
+func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	goldenFile(t, filepath.Join("testdata", "credentials", name), got)
-}
-
-// goldenFile compares got with the file at path, or rewrites it with
-// -update. Golden files are never edited by hand.
-func goldenFile(t *testing.T, path, got string) {
-	t.Helper()
-	if *updateGolden {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test ./pkg/cli -update writes it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (go test ./pkg/cli -update rewrites it, if the change is intended):\n got:\n%s\nwant:\n%s", path, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", "credentials", name), []byte(got))
 }
 
 // The formatted outputs of the credentials commands and of config show's
@@ -101,7 +80,7 @@ func TestCredentialsOutput(t *testing.T) {
 		if err := s.run(); err != nil {
 			t.Fatalf("%s: %v", s.golden, err)
 		}
-		golden(t, s.golden, out.String())
+		checkGolden(t, s.golden, out.String())
 	}
 	if st[credToken] != "cco_-w_7D_sP-w_7D_sP-w_7D_sP-w_7D_sP-w_7D_sP-w8" {
 		t.Errorf("stored token %q", st[credToken])

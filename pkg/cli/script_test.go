@@ -3,8 +3,8 @@ package cli
 import (
 	"compress/gzip"
 	"errors"
-	"flag"
 	"fmt"
+	"github.com/visiquate/cco/pkg/golden"
 	"io"
 	"net"
 	"net/http"
@@ -25,10 +25,6 @@ import (
 	"github.com/visiquate/cco/pkg/version"
 )
 
-// updateGolden is -update: rewrite the expected output in testdata/script
-// and the golden files in testdata from the actual output.
-var updateGolden = flag.Bool("update", false, "rewrite the expected output in testdata/script and the golden files in testdata from the actual output")
-
 // testInfo stands in for what release builds stamp in with -ldflags.
 var testInfo = version.Info{Version: "2025.11.2", Commit: "abc1234", Date: "2025-11-20T10:00:00Z", GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH}
 
@@ -43,7 +39,7 @@ func TestMain(m *testing.M) {
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
-		UpdateScripts:       *updateGolden,
+		UpdateScripts:       *golden.Update,
 		RequireExplicitExec: true,
 		Setup: func(env *testscript.Env) error {
 			home := filepath.Join(env.WorkDir, "home")

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"github.com/visiquate/cco/pkg/golden"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -86,7 +87,7 @@ func TestStatsTableGolden(t *testing.T) {
 			if code := Run(context.Background(), testInfo, sys, []string{"stats", "--range", rng}); code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr.String())
 			}
-			goldenFile(t, filepath.Join("testdata", "stats", rng+".golden"), stdout.String())
+			golden.Check(t, filepath.Join("testdata", "stats", rng+".golden"), stdout.Bytes())
 
 			// The properties the table must have, whatever its layout.
 			out := stdout.String()

@@ -86,7 +86,7 @@ func openComponents(ctx context.Context, cfg config.Config, o Options, logger *l
 	c.live = live.New(control.MaxLiveSessions)
 	recorder := &analytics.Recorder{Prices: prices, Queue: c.store, Observe: func(r store.Record) {
 		c.metrics.Observe(r)
-		if c.live.Subscribers() > 0 {
+		if c.live.Subscribers() > 0 { // convert the row only when a dashboard listens
 			c.live.Publish(analytics.Request(r, 0))
 		}
 	}}

@@ -98,14 +98,11 @@ func TestDashboardRoutes(t *testing.T) {
 		t.Errorf("instance %+v", inst)
 	}
 
-	// The stream stays open; the stop does not wait the minute for it.
-	stopped := time.Now()
+	// The stream stays open; the stop does not wait the minute of
+	// shutdown_timeout for it (wait fails after 20 s).
 	in.sigs <- syscall.SIGTERM
 	if err := in.wait(t); err != nil {
 		t.Fatal(err)
-	}
-	if d := time.Since(stopped); d > 20*time.Second {
-		t.Errorf("stop took %s with a live stream open", d)
 	}
 }
 

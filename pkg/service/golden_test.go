@@ -3,7 +3,7 @@ package service
 import (
 	"bytes"
 	"encoding/xml"
-	"flag"
+	"github.com/visiquate/cco/pkg/golden"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,28 +14,10 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
+// checkGolden compares got with testdata/name, or rewrites it with -update.
+func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run go test ./pkg/service -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from what is generated (go test ./pkg/service -update rewrites it):\n%s", p, lineDiff(string(want), string(got)))
-	}
+	golden.Check(t, filepath.Join("testdata", name), got)
 }
 
 var (
@@ -55,14 +37,14 @@ var (
 func TestGoldenDefinitions(t *testing.T) {
 	sys := adaMac
 	sys.Scope, sys.Exe, sys.Port, sys.Env = System, "/usr/local/bin/cco", 0, []string{"CCO_LOG_FORMAT=json"}
-	golden(t, "launchagent.plist", macHost.RenderPlist(adaMac))
-	golden(t, "launchdaemon.plist", macHost.RenderPlist(sys))
+	checkGolden(t, "launchagent.plist", macHost.RenderPlist(adaMac))
+	checkGolden(t, "launchdaemon.plist", macHost.RenderPlist(sys))
 	for name, d := range map[string]Definition{"user.service": adaLinux, "system.service": machineLinux} {
 		unit, err := RenderUnit(d)
 		if err != nil {
 			t.Fatal(err)
 		}
-		golden(t, name, unit)
+		checkGolden(t, name, unit)
 	}
 }
 
