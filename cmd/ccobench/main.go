@@ -14,6 +14,10 @@
 // each -clients count (8 and 1), it reports:
 //
 //   - throughput, and its ratio to the bare proxy's and to nginx's;
+//   - the proxy process's CPU time per request (user and system, from
+//     /proc, nginx's workers included), and its ratio to the bare proxy's:
+//     on a machine whose cores the load saturates, this is what decides
+//     throughput, and it moves far less between runs than throughput does;
 //   - latency (p50, p99) and the p50 added over a direct request, with its
 //     ratio to nginx's added p50;
 //   - failed requests, and streams cut before message_stop;
@@ -71,6 +75,7 @@ func main() {
 	clients := flag.String("clients", "8,1", "closed-loop clients for the throughput runs, comma-separated")
 	flag.StringVar(&cfg.compare, "compare", "", "another cco binary to measure in the same rounds (shown as \"before\")")
 	flag.BoolVar(&cfg.noNginx, "no-nginx", false, "leave nginx out even when it is installed")
+	flag.StringVar(&cfg.only, "only", "", "measure only the loads whose name contains this (\"json\", \"60KB\", \"stream\")")
 	flag.Parse()
 	for f := range strings.SplitSeq(*clients, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -93,6 +98,7 @@ type config struct {
 	clients  []int
 	compare  string
 	noNginx  bool
+	only     string
 }
 
 // runBaseline serves a bare ReverseProxy to the upstream and prints its
@@ -327,20 +333,20 @@ func run(cfg config) error {
 	if err != nil {
 		return err
 	}
-	targets := []target{{"direct", up.URL}}
+	targets := []target{{name: "direct", base: up.URL}}
 	bare, _, err := startProcess(exec.Command(self, "baseline", up.URL), false)
 	if err != nil {
 		return err
 	}
 	defer bare.stop()
-	targets = append(targets, target{"bare", bare.base})
+	targets = append(targets, target{"bare", bare.base, bare.cmd.Process.Pid})
 	if nginx := findNginx(); nginx != "" && !cfg.noNginx {
 		ngx, stop, err := startNginx(nginx, up.URL)
 		if err != nil {
 			return fmt.Errorf("nginx: %w", err)
 		}
 		defer stop()
-		targets = append(targets, target{"nginx", ngx.base})
+		targets = append(targets, target{"nginx", ngx.base, ngx.cmd.Process.Pid})
 	}
 	// The load repeats one request: with the response cache on, cco would
 	// answer from it, so the proxy rows switch it off; "+cache" is cco at
@@ -364,7 +370,7 @@ func run(cfg config) error {
 		if c.name == "cco" {
 			ccoProc = p
 		}
-		targets = append(targets, target{c.name, p.base})
+		targets = append(targets, target{c.name, p.base, p.cmd.Process.Pid})
 	}
 	time.Sleep(time.Second)
 	idleRSS, err := rssKiB(ccoProc.cmd.Process.Pid, "VmRSS")
@@ -385,6 +391,9 @@ func run(cfg config) error {
 
 	var rows []row
 	for _, l := range loads {
+		if !strings.Contains(l.name, cfg.only) {
+			continue
+		}
 		body := requestBody(l.size, l.stream)
 		for _, n := range cfg.clients {
 			// Warm each target's connections and the cache.
@@ -452,7 +461,12 @@ type row struct {
 	res     map[string]loadResult
 }
 
-type target struct{ name, base string }
+// target is one thing measured; pid, when set, is its process, whose CPU
+// time (with its children's, for nginx's workers) is counted per request.
+type target struct {
+	name, base string
+	pid        int
+}
 
 // benchScenario picks the fake's answer from the x-bench header.
 func benchScenario(r *fakeapi.Request) fakeapi.Scenario {
@@ -475,13 +489,62 @@ func requestBody(size int, stream bool) []byte {
 
 type loadResult struct {
 	requests  int
-	failures  int // errors and non-200 answers
-	cut       int // streams that ended before message_stop
+	cpu       time.Duration // the target's CPU time over all rounds (0: not measured)
+	counted   int           // requests over all rounds
+	failures  int           // errors and non-200 answers
+	cut       int           // streams that ended before message_stop
 	elapsed   time.Duration
 	latencies []time.Duration // per request, or per event for streams
 }
 
 func (r loadResult) rps() float64 { return float64(r.requests) / r.elapsed.Seconds() }
+
+// cpuPerRequest is the target's CPU time per request, in microseconds.
+func (r loadResult) cpuPerRequest() float64 {
+	if r.counted == 0 {
+		return 0
+	}
+	return float64(r.cpu.Microseconds()) / float64(r.counted)
+}
+
+// cpuTime is the CPU time (user and system) that process pid and its
+// children (nginx's workers) have used so far; 0 for pid 0 or where /proc
+// cannot tell.
+func cpuTime(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	ticks := func(stat string) (ppid int, t int64) {
+		// The command name, in parentheses, may hold spaces: fields count from after it.
+		f := strings.Fields(stat[strings.LastIndexByte(stat, ')')+1:])
+		if len(f) < 13 {
+			return 0, 0
+		}
+		ppid, _ = strconv.Atoi(f[1])
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		s, _ := strconv.ParseInt(f[12], 10, 64)
+		return ppid, u + s
+	}
+	var total int64
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		n, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		if ppid, t := ticks(string(b)); n == pid || ppid == pid {
+			total += t
+		}
+	}
+	return time.Duration(total) * time.Second / clockTicks
+}
+
+// clockTicks is Linux's USER_HZ, the unit of /proc/PID/stat's times.
+const clockTicks = 100
 
 func (r loadResult) percentile(p float64) time.Duration {
 	if len(r.latencies) == 0 {
@@ -499,21 +562,27 @@ func measureRounds(cfg config, targets []target, f func(target) loadResult) map[
 	all := map[string][]loadResult{}
 	for range cfg.rounds {
 		for _, t := range targets {
-			all[t.name] = append(all[t.name], f(t))
+			before := cpuTime(t.pid)
+			r := f(t)
+			r.cpu = cpuTime(t.pid) - before
+			all[t.name] = append(all[t.name], r)
 		}
 	}
 	out := map[string]loadResult{}
 	for name, rs := range all {
 		var lat []time.Duration
-		failures, cut := 0, 0
+		failures, cut, counted := 0, 0, 0
+		var cpu time.Duration
 		for _, r := range rs {
 			lat = append(lat, r.latencies...)
 			failures += r.failures
 			cut += r.cut
+			cpu += r.cpu
+			counted += r.requests
 		}
 		slices.SortFunc(rs, func(a, b loadResult) int { return int(a.rps()*1000 - b.rps()*1000) })
 		med := rs[len(rs)/2]
-		med.latencies, med.failures, med.cut = lat, failures, cut
+		med.latencies, med.failures, med.cut, med.cpu, med.counted = lat, failures, cut, cpu, counted
 		out[name] = med
 	}
 	return out
@@ -699,7 +768,7 @@ func report(w io.Writer, names []string, rows []row) {
 		}
 		return fmt.Sprintf("%.2f", a/b)
 	}
-	fmt.Fprintln(tw, "load\tclients\ttarget\treq/s\t/bare\t/nginx\tp50 ms\t+p50 ms\t+p50/nginx\tp99 ms\tfailed\tcut\t")
+	fmt.Fprintln(tw, "load\tclients\ttarget\treq/s\t/bare\t/nginx\tcpu us/req\t/bare\tp50 ms\t+p50 ms\t+p50/nginx\tp99 ms\tfailed\tcut\t")
 	for _, r := range rows {
 		direct, bare, ngx := r.res["direct"], r.res["bare"], r.res["nginx"]
 		added := func(l loadResult) time.Duration { return l.percentile(0.5) - direct.percentile(0.5) }
@@ -715,12 +784,16 @@ func report(w io.Writer, names []string, rows []row) {
 					an = ratio(float64(added(l)), float64(max(added(ngx), time.Microsecond)))
 				}
 			}
-			plus := ""
+			plus, cpu, cb := "", "", ""
 			if name != "direct" {
 				plus = ms(added(l))
+				cpu = fmt.Sprintf("%.1f", l.cpuPerRequest())
+				if name != "bare" {
+					cb = ratio(l.cpuPerRequest(), bare.cpuPerRequest())
+				}
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t\n",
-				r.load, r.clients, name, l.rps(), rb, rn, ms(l.percentile(0.5)), plus, an, ms(l.percentile(0.99)), l.failures, l.cut)
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t\n",
+				r.load, r.clients, name, l.rps(), rb, rn, cpu, cb, ms(l.percentile(0.5)), plus, an, ms(l.percentile(0.99)), l.failures, l.cut)
 		}
 	}
 	tw.Flush()

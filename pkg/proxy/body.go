@@ -98,7 +98,7 @@ func (p *Proxy) readBody(w http.ResponseWriter, r *http.Request) (*body, error) 
 	if int64(len(a.buf)) > limit {
 		return nil, errTooLarge
 	}
-	return &body{data: a.take(), pool: p.bodies}, nil
+	return &body{data: a.take(), pool: p.buffers}, nil
 }
 
 // arrival is a body being read: its buffer and the bytes it has reserved
@@ -112,16 +112,16 @@ type arrival struct {
 // grow moves the buffer to one of at least n bytes' capacity, reserving
 // the difference first.
 func (a *arrival) grow(n int64) error {
-	next := a.p.bodies.get(int(n))
+	next := a.p.buffers.get(int(n))
 	extra := int64(cap(next)) - a.reserved
 	if !a.p.reserveArriving(extra) {
-		a.p.bodies.put(next)
+		a.p.buffers.put(next)
 		return errBodiesFull
 	}
 	a.reserved += extra
 	next = next[:copy(next[:cap(next)], a.buf)]
 	if a.buf != nil {
-		a.p.bodies.put(a.buf)
+		a.p.buffers.put(a.buf)
 	}
 	a.buf = next
 	return nil
@@ -138,7 +138,7 @@ func (a *arrival) take() []byte {
 func (a *arrival) settle() {
 	a.p.arriving.Add(-a.reserved)
 	if a.buf != nil {
-		a.p.bodies.put(a.buf)
+		a.p.buffers.put(a.buf)
 	}
 }
 
@@ -196,28 +196,36 @@ func (r *bodyReader) Read(p []byte) (int, error) {
 
 func (r *bodyReader) Close() error { return nil }
 
-// bodyPool recycles request-body buffers up to 256 KiB (Claude Code sends
-// 50-80 KB); larger ones are allocated each time.
-type bodyPool struct{ pool sync.Pool }
+// bodyPool recycles buffers in four size classes, 4, 16, 64 and 256 KiB
+// (Claude Code sends 50-80 KB bodies; a count_tokens or a short request a
+// few KB). A buffer is taken from the smallest class that holds what is
+// asked: a 1 KB body never holds a 64 KiB buffer, which, each time the
+// collector empties the pools, would be allocated again. Larger buffers
+// are allocated each time.
+type bodyPool struct{ classes [len(bufferClasses)]sync.Pool }
 
-const maxPooledBody = 256 << 10
+var bufferClasses = [...]int{4 << 10, 16 << 10, 64 << 10, 256 << 10}
 
 // get returns an empty-length buffer of at least n bytes' capacity.
 func (p *bodyPool) get(n int) []byte {
-	if n <= maxPooledBody {
-		if b, ok := p.pool.Get().(*[]byte); ok {
-			if cap(*b) >= n {
+	for i, size := range bufferClasses {
+		if n <= size {
+			if b, ok := p.classes[i].Get().(*[]byte); ok {
 				return (*b)[:0]
 			}
-			p.pool.Put(b)
+			return make([]byte, 0, size)
 		}
-		return make([]byte, 0, max(n, firstChunk))
 	}
 	return make([]byte, 0, n)
 }
 
+// put returns a buffer get made to its class.
 func (p *bodyPool) put(b []byte) {
-	if cap(b) <= maxPooledBody {
-		p.pool.Put(&b)
+	for i, size := range bufferClasses {
+		if cap(b) == size {
+			b = b[:0]
+			p.classes[i].Put(&b)
+			return
+		}
 	}
 }

@@ -3,7 +3,9 @@
 // that carry no credentials. Streams (text/event-stream) are relayed event by
 // event as they arrive.
 //
-// It is httputil.ReverseProxy with five things around it:
+// It forwards with an http.Transport directly (forward.go says what that
+// does and why it is not httputil.ReverseProxy), with five things around
+// it:
 //
 //   - The path is cleaned (forwardPath says how); one that leaves /v1/ once
 //     cleaned gets 400 and never reaches the upstream, which would otherwise
@@ -11,7 +13,7 @@
 //   - The request body is read in full (bounded by MaxBodyBytes, within
 //     BodyTimeout, into a buffer that grows as bytes arrive; body.go says
 //     how slow and oversized bodies are refused) before the upstream
-//     request starts. A ReverseProxy that hands the server's body to
+//     request starts. A proxy that hands the server's body to
 //     the Transport races with the server: once the response headers are
 //     written, net/http discards and closes the rest of the request body,
 //     while the Transport's write loop may still read it (to check for bytes
@@ -20,6 +22,8 @@
 //     client is reading is cut short ("use of closed network connection").
 //     With the body in memory the Transport never touches the server's
 //     reader, and over-limit bodies get a 413 before any upstream traffic.
+//     (ReverseProxy was used until the hot path was measured; the race is
+//     net/http's and holds for any Transport.)
 //   - A response body that goes silent for IdleTimeout is cut off; a stream
 //     as a whole has no time limit.
 //   - Failures cco makes itself are answered in Anthropic's error envelope;
@@ -28,9 +32,9 @@
 //   - Counters for /health, and the timings of each request: its latency,
 //     time to first byte, and the part of its latency spent upstream.
 //
-// The upstream's part is timed from a wrapper around the Transport (the
-// moment ReverseProxy hands it the request) to the end of the upstream's
-// response body as the relay reads it, or to the Transport's error. What is
+// The upstream's part is timed from the moment the request is handed to
+// the Transport to the end of the upstream's response body as the relay
+// reads it, or to the Transport's error. What is
 // left of the latency is cco's own: reading the request body, the cache,
 // relaying the last write, the books. During a stream the relay reads the
 // next event only after writing the last one, so a slow client's
@@ -41,21 +45,16 @@
 package proxy
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -129,8 +128,7 @@ type Stats struct {
 // Proxy is the /v1/* handler.
 type Proxy struct {
 	opts           Options
-	rp             *httputil.ReverseProxy
-	bodies         *bodyPool
+	buffers        *bodyPool
 	arriving       atomic.Int64 // bytes held by bodies still arriving
 	maxArriving    int64
 	requests       atomic.Int64
@@ -143,17 +141,9 @@ func New(opts Options) *Proxy {
 	if opts.Transport == nil {
 		opts.Transport = NewTransport(opts.HeaderTimeout, opts.RootCAs)
 	}
-	p := &Proxy{opts: opts, bodies: &bodyPool{}, maxArriving: opts.MaxArrivingBytes}
+	p := &Proxy{opts: opts, buffers: &bodyPool{}, maxArriving: opts.MaxArrivingBytes}
 	if p.maxArriving <= 0 {
 		p.maxArriving = max(minArrivingBytes, 4*opts.MaxBodyBytes)
-	}
-	p.rp = &httputil.ReverseProxy{
-		Rewrite:        p.rewrite,
-		Transport:      timedTransport{opts.Transport, opts.Now},
-		ModifyResponse: p.modifyResponse,
-		ErrorHandler:   p.handleError,
-		BufferPool:     newBufferPool(),
-		ErrorLog:       log.New(logWriter{opts.Logger}, "", 0),
 	}
 	return p
 }
@@ -183,11 +173,9 @@ func (p *Proxy) Stats() Stats {
 		ArrivingBodyBytes: p.arriving.Load()}
 }
 
-// exchange is the state of one request, shared by the ReverseProxy hooks
-// through the request context.
+// exchange is the state of one request.
 type exchange struct {
 	start     time.Time
-	cancel    context.CancelCauseFunc
 	status    int
 	requestID string // upstream's request-id
 	failure   string // what went wrong, for the log
@@ -203,8 +191,6 @@ type exchange struct {
 	cacheKey   cache.Key
 	cacheable  bool // a MISS whose answer may be stored
 }
-
-type exchangeKey struct{}
 
 var (
 	errTooLarge    = errors.New("request body too large")
@@ -261,16 +247,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if p.opts.Cache != nil && cache.Cacheable(r.Method, r.URL.Path) && p.fromCache(w, r, ex, body.data) {
 			return
 		}
-		r.Body = body.reader()
-		r.ContentLength = int64(len(body.data))
-		r.GetBody = func() (io.ReadCloser, error) { return body.reader(), nil }
 	}
-	r.Header.Del("X-Cco-Cache") // addressed to cco, not to the API
-
-	ctx, cancel := context.WithCancelCause(r.Context())
-	defer cancel(nil)
-	ex.cancel = cancel
-	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(ctx, exchangeKey{}, ex)))
+	p.forward(w, r, ex, body)
 }
 
 // answerError answers with an error cco makes itself, in Anthropic's
@@ -338,17 +316,27 @@ func bypassRequested(h http.Header) bool {
 	return false
 }
 
-// finish closes the books on a request: usage, cache, analytics, log.
+// store puts a MISS's answer in the cache, if it is whole and fit to be
+// answered again.
+func (p *Proxy) store(ex *exchange) {
+	u := ex.tap.Finish()
+	if ex.failure != "" || ex.status != http.StatusOK || !u.Complete || u.ErrorType != "" {
+		return
+	}
+	if data, ok := ex.tap.Captured(); ok {
+		p.opts.Cache.Put(ex.cacheKey, &cache.Entry{Status: ex.status, ContentType: ex.ctype, RequestID: ex.requestID,
+			Body: data, Stream: u.Stream, Stored: p.opts.Now(), Meta: u})
+	}
+}
+
+// finish closes the books on a request: usage, analytics, log. It runs
+// once the client has the whole answer (forward flushed it), except for
+// the end of a chunked body, which net/http writes when the handler
+// returns.
 func (p *Proxy) finish(r *http.Request, ex *exchange, aborted bool) {
 	now := p.opts.Now()
 	if ex.tap != nil {
 		ex.usage = ex.tap.Finish()
-		if ex.cacheable && !aborted && ex.failure == "" && ex.status == http.StatusOK && ex.usage.Complete && ex.usage.ErrorType == "" {
-			if data, ok := ex.tap.Captured(); ok {
-				p.opts.Cache.Put(ex.cacheKey, &cache.Entry{Status: ex.status, ContentType: ex.ctype, RequestID: ex.requestID,
-					Body: data, Stream: ex.usage.Stream, Stored: now, Meta: ex.usage})
-			}
-		}
 	}
 	if ex.errorType == "" {
 		ex.errorType = ex.usage.ErrorType
@@ -374,57 +362,6 @@ func (p *Proxy) finish(r *http.Request, ex *exchange, aborted bool) {
 	p.logDone(r, ex, now, aborted)
 }
 
-func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
-	pr.SetURL(p.opts.Upstream)
-	h := pr.Out.Header
-	if !p.opts.APIKey.IsZero() && h.Get("X-Api-Key") == "" && h.Get("Authorization") == "" {
-		h.Set("X-Api-Key", p.opts.APIKey.Reveal())
-	}
-}
-
-func (p *Proxy) modifyResponse(res *http.Response) error {
-	ex, _ := res.Request.Context().Value(exchangeKey{}).(*exchange)
-	ex.status = res.StatusCode
-	ex.requestID = res.Header.Get("Request-Id")
-	ex.ctype = res.Header.Get("Content-Type")
-	if ex.cacheState != "" {
-		res.Header.Set("X-Cco-Cache", ex.cacheState)
-	}
-	if res.Body == nil || res.Body == http.NoBody {
-		ex.upEnd = p.opts.Now()
-		return nil
-	}
-	capture := 0
-	if ex.cacheable && res.StatusCode == http.StatusOK {
-		capture = p.opts.CacheMaxEntry
-	}
-	ex.tap = usage.NewTap(ex.ctype, res.Header.Get("Content-Encoding"), capture)
-	wb := &watchedBody{
-		body:   res.Body,
-		p:      p,
-		ex:     ex,
-		ctx:    res.Request.Context(),
-		stream: strings.HasPrefix(ex.ctype, "text/event-stream"),
-	}
-	if p.opts.IdleTimeout > 0 {
-		wb.idle = p.opts.IdleTimeout
-		wb.timer = time.AfterFunc(wb.idle, func() { ex.cancel(errIdleTimeout) })
-	}
-	res.Body = wb
-	return nil
-}
-
-// handleError answers failures before the upstream's response began.
-func (p *Proxy) handleError(w http.ResponseWriter, r *http.Request, err error) {
-	ex, _ := r.Context().Value(exchangeKey{}).(*exchange)
-	if clientGone(r.Context()) {
-		ex.failure = "client went away"
-		return
-	}
-	p.upstreamErrors.Add(1)
-	p.answerError(w, ex, err.Error(), classify(err, p.opts.Upstream.Host))
-}
-
 // classify turns a transport error into the answer the client gets.
 func classify(err error, host string) *apierror.Error {
 	var certErr *tls.CertificateVerificationError
@@ -448,126 +385,4 @@ func classify(err error, host string) *apierror.Error {
 // clientGone reports whether the client's side of the request is over.
 func clientGone(ctx context.Context) bool {
 	return ctx.Err() != nil && !errors.Is(context.Cause(ctx), errIdleTimeout)
-}
-
-// watchedBody relays the upstream's response body, cutting it off after
-// IdleTimeout of silence and ending a failed stream with an error event.
-type watchedBody struct {
-	body    io.ReadCloser
-	p       *Proxy
-	ex      *exchange
-	ctx     context.Context
-	stream  bool
-	idle    time.Duration
-	timer   *time.Timer
-	last    [2]byte // the last two bytes relayed, to find event boundaries
-	pending []byte  // an error event still to be relayed
-	ended   bool
-}
-
-func (b *watchedBody) Read(q []byte) (int, error) {
-	if b.pending != nil {
-		n := copy(q, b.pending)
-		b.pending = b.pending[n:]
-		if len(b.pending) == 0 {
-			b.pending, b.ended = nil, true
-		}
-		return n, nil
-	}
-	if b.ended {
-		return 0, io.EOF
-	}
-	n, err := b.body.Read(q)
-	if err != nil && b.ex.upEnd.IsZero() {
-		b.ex.upEnd = b.p.opts.Now()
-	}
-	if n > 0 {
-		if b.timer != nil {
-			b.timer.Reset(b.idle)
-		}
-		if b.ex.firstByte.IsZero() {
-			b.ex.firstByte = b.p.opts.Now()
-		}
-		b.ex.tap.Write(q[:n])
-		if n >= 2 {
-			b.last = [2]byte{q[n-2], q[n-1]}
-		} else {
-			b.last = [2]byte{b.last[1], q[0]}
-		}
-	}
-	if err == nil || err == io.EOF || clientGone(b.ctx) {
-		return n, err
-	}
-	// The upstream failed mid-body.
-	b.p.upstreamErrors.Add(1)
-	e := &apierror.Error{Status: http.StatusBadGateway, Type: "api_error", Message: "the upstream connection failed mid-response"}
-	if errors.Is(context.Cause(b.ctx), errIdleTimeout) {
-		e = &apierror.Error{Status: http.StatusGatewayTimeout, Type: "timeout_error",
-			Message: fmt.Sprintf("the upstream sent nothing for %s (upstream.idle_timeout)", b.idle)}
-		b.ex.failure = errIdleTimeout.Error()
-	} else {
-		b.ex.failure = err.Error()
-	}
-	b.ex.errorType = e.Type
-	if !b.stream {
-		return n, err // a JSON body cannot be mended: the client sees a cut connection
-	}
-	var ev bytes.Buffer
-	if b.last != [2]byte{'\n', '\n'} {
-		ev.WriteString("\n\n") // end the partial event first
-	}
-	ev.WriteString("event: error\ndata: ")
-	ev.Write(e.JSON())
-	ev.WriteString("\n\n")
-	b.pending = ev.Bytes()
-	return n, nil
-}
-
-func (b *watchedBody) Close() error {
-	if b.timer != nil {
-		b.timer.Stop()
-	}
-	if b.ex.upEnd.IsZero() {
-		b.ex.upEnd = b.p.opts.Now() // closed before its end: the client went away
-	}
-	return b.body.Close()
-}
-
-// timedTransport notes in the exchange when the request is handed to the
-// upstream Transport, and when the Transport failed. ReverseProxy calls it
-// on the request's goroutine, as it does the body's Read and Close.
-type timedTransport struct {
-	rt  http.RoundTripper
-	now func() time.Time
-}
-
-func (t timedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	ex, _ := r.Context().Value(exchangeKey{}).(*exchange)
-	if ex == nil {
-		return t.rt.RoundTrip(r)
-	}
-	ex.upStart = t.now()
-	res, err := t.rt.RoundTrip(r)
-	if err != nil {
-		ex.upEnd = t.now()
-	}
-	return res, err
-}
-
-// bufferPool recycles ReverseProxy's copy buffers.
-type bufferPool struct{ pool *sync.Pool }
-
-func newBufferPool() bufferPool {
-	return bufferPool{&sync.Pool{New: func() any { b := make([]byte, 32*1024); return &b }}}
-}
-
-func (b bufferPool) Get() []byte  { return *b.pool.Get().(*[]byte) }
-func (b bufferPool) Put(p []byte) { b.pool.Put(&p) }
-
-// logWriter sends ReverseProxy's own messages to the logger.
-type logWriter struct{ l *logrus.Logger }
-
-func (w logWriter) Write(b []byte) (int, error) {
-	w.l.Warn(strings.TrimSpace(string(b)))
-	return len(b), nil
 }

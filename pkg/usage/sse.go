@@ -2,7 +2,6 @@ package usage
 
 import (
 	"bytes"
-	"encoding/json"
 
 	"github.com/visiquate/cco/pkg/pricing"
 )
@@ -229,8 +228,8 @@ func (s *sseParser) dispatch() {
 	case ev == evUnnamed && skippable(data):
 		return
 	}
-	var w wireEvent
-	if err := json.Unmarshal(data, &w); err != nil {
+	w, err := decodeEvent(data)
+	if err != nil {
 		switch ev {
 		case evError:
 			s.errored, s.errType = true, unknownError

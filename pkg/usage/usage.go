@@ -21,8 +21,12 @@
 // each field present in a message_delta's usage overwrites (never adds to)
 // the value so far. See [Usage] for what Complete promises.
 //
+// JSON is read with gjson, not encoding/json (scan.go says why and how the
+// two are kept in step).
+//
 // It imports pricing (for [pricing.Tokens]), the standard library,
-// github.com/andybalholm/brotli and github.com/klauspost/compress/zstd.
+// github.com/tidwall/gjson, github.com/andybalholm/brotli and
+// github.com/klauspost/compress/zstd.
 package usage
 
 import (

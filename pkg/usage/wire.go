@@ -1,7 +1,6 @@
 package usage
 
 import (
-	"encoding/json"
 	"math"
 	"strconv"
 
@@ -46,14 +45,17 @@ func isRangeErr(err error) bool {
 
 // wireUsage is the usage object of a message or a message_delta.
 type wireUsage struct {
-	Input         count `json:"input_tokens"`
-	Output        count `json:"output_tokens"`
-	CacheCreation count `json:"cache_creation_input_tokens"`
-	CacheRead     count `json:"cache_read_input_tokens"`
-	Split         *struct {
-		Ephemeral5m count `json:"ephemeral_5m_input_tokens"`
-		Ephemeral1h count `json:"ephemeral_1h_input_tokens"`
-	} `json:"cache_creation"`
+	Input         count       `json:"input_tokens"`
+	Output        count       `json:"output_tokens"`
+	CacheCreation count       `json:"cache_creation_input_tokens"`
+	CacheRead     count       `json:"cache_read_input_tokens"`
+	Split         *splitUsage `json:"cache_creation"`
+}
+
+// splitUsage is the 5m/1h split of the cache writes.
+type splitUsage struct {
+	Ephemeral5m count `json:"ephemeral_5m_input_tokens"`
+	Ephemeral1h count `json:"ephemeral_1h_input_tokens"`
 }
 
 // wireError is the error object of an error envelope.
@@ -75,11 +77,14 @@ type wireMessage struct {
 type wireEvent struct {
 	Type    string       `json:"type"`
 	Message *wireMessage `json:"message"`
-	Delta   *struct {
-		StopReason *string `json:"stop_reason"`
-	} `json:"delta"`
-	Usage *wireUsage `json:"usage"`
-	Error *wireError `json:"error"`
+	Delta   *wireDelta   `json:"delta"`
+	Usage   *wireUsage   `json:"usage"`
+	Error   *wireError   `json:"error"`
+}
+
+// wireDelta is the delta of a message_delta.
+type wireDelta struct {
+	StopReason *string `json:"stop_reason"`
 }
 
 // errorType returns e's type, or unknownError.
@@ -127,8 +132,7 @@ func applyUsage(t *pricing.Tokens, u *wireUsage) {
 // jsonUsage reads a whole JSON body: a message, an error envelope, or
 // something else (nothing to read).
 func jsonUsage(body []byte) Usage {
-	var m wireMessage
-	err := json.Unmarshal(body, &m) // a type error still fills the other fields
+	m, err := decodeMessage(body) // a type error still fills the other fields
 	var u Usage
 	u.Model = m.Model
 	applyUsage(&u.Tokens, m.Usage)
