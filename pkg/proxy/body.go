@@ -2,9 +2,11 @@ package proxy
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -34,6 +36,9 @@ const (
 	// firstChunk bounds the buffer a body gets before its bytes arrive.
 	// Claude Code's bodies (50-80 KB) fit in it or in its first doubling.
 	firstChunk = 64 << 10
+	// ownedBody is the largest declared length read into a buffer of the
+	// body's own rather than a pooled one.
+	ownedBody = 16 << 10
 	// minArrivingBytes is the least MaxArrivingBytes defaults to.
 	minArrivingBytes = 256 << 20
 )
@@ -67,7 +72,9 @@ func (p *Proxy) readBody(w http.ResponseWriter, r *http.Request) (*body, error) 
 	if r.ContentLength > 0 {
 		ceiling = r.ContentLength
 	}
-	a := arrival{p: p}
+	// A small body of known length gets a buffer of its own, and is then
+	// no one's worry once the handler is done; the rest share pooled ones.
+	a := arrival{p: p, own: r.ContentLength > 0 && r.ContentLength <= ownedBody}
 	defer a.settle()
 	if err := a.grow(min(ceiling, firstChunk)); err != nil {
 		return nil, err
@@ -98,13 +105,18 @@ func (p *Proxy) readBody(w http.ResponseWriter, r *http.Request) (*body, error) 
 	if int64(len(a.buf)) > limit {
 		return nil, errTooLarge
 	}
-	return &body{data: a.take(), pool: p.buffers}, nil
+	b := &body{data: a.take()}
+	if !a.own {
+		b.pool = p.buffers
+	}
+	return b, nil
 }
 
 // arrival is a body being read: its buffer and the bytes it has reserved
 // against MaxArrivingBytes.
 type arrival struct {
 	p        *Proxy
+	own      bool // the buffer is the body's own, the size declared, not pooled
 	buf      []byte
 	reserved int64
 }
@@ -112,16 +124,21 @@ type arrival struct {
 // grow moves the buffer to one of at least n bytes' capacity, reserving
 // the difference first.
 func (a *arrival) grow(n int64) error {
-	next := a.p.buffers.get(int(n))
+	var next []byte
+	if a.own {
+		next = make([]byte, 0, n)
+	} else {
+		next = a.p.buffers.get(int(n))
+	}
 	extra := int64(cap(next)) - a.reserved
 	if !a.p.reserveArriving(extra) {
-		a.p.buffers.put(next)
+		a.put(next)
 		return errBodiesFull
 	}
 	a.reserved += extra
 	next = next[:copy(next[:cap(next)], a.buf)]
 	if a.buf != nil {
-		a.p.buffers.put(a.buf)
+		a.put(a.buf)
 	}
 	a.buf = next
 	return nil
@@ -138,7 +155,15 @@ func (a *arrival) take() []byte {
 func (a *arrival) settle() {
 	a.p.arriving.Add(-a.reserved)
 	if a.buf != nil {
-		a.p.buffers.put(a.buf)
+		a.put(a.buf)
+	}
+}
+
+// put returns a pooled buffer to the pool; an own one is left to the
+// collector.
+func (a *arrival) put(b []byte) {
+	if !a.own {
+		a.p.buffers.put(b)
 	}
 }
 
@@ -156,45 +181,46 @@ func (p *Proxy) reserveArriving(n int64) bool {
 	}
 }
 
-// body is a request body read into memory. Its buffer returns to the pool
-// only when every reader handed to the Transport has reached EOF: a
-// Transport may go on reading after the response is done (when the
-// upstream answered early), and such a buffer is left to the collector.
+// body is a request body read into memory. The Transport reads it through
+// a plain bytes.Reader, which it knows to be in memory and so writes with
+// the request's headers rather than after a write of the headers alone.
+//
+// A pooled buffer returns to the pool only once the Transport has said
+// (httptrace's WroteRequest) that it finished writing every copy of the
+// body it asked for: a Transport may go on writing after the response is
+// done (when the upstream answered early), and may ask for the body again
+// to retry on another connection. When that is not so by the time the
+// handler is done, the buffer is left to the collector. A body's own
+// buffer (pool nil) is the collector's in any case.
 type body struct {
 	data    []byte
-	pool    *bodyPool
+	pool    *bodyPool // nil: the buffer is the body's own
 	readers atomic.Int32
-	drained atomic.Int32
+	wrote   atomic.Int32
 }
 
 func (b *body) reader() io.ReadCloser {
 	b.readers.Add(1)
-	return &bodyReader{Reader: bytes.NewReader(b.data), b: b}
+	return io.NopCloser(bytes.NewReader(b.data))
+}
+
+// trace returns ctx with the hook that counts finished writes, for a
+// pooled body.
+func (b *body) trace(ctx context.Context) context.Context {
+	if b.pool == nil {
+		return ctx
+	}
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(httptrace.WroteRequestInfo) { b.wrote.Add(1) },
+	})
 }
 
 func (b *body) release() {
-	if b.readers.Load() == b.drained.Load() {
+	if b.pool != nil && b.readers.Load() == b.wrote.Load() {
 		b.pool.put(b.data)
 	}
 	b.data = nil
 }
-
-type bodyReader struct {
-	*bytes.Reader
-	b    *body
-	done bool
-}
-
-func (r *bodyReader) Read(p []byte) (int, error) {
-	n, err := r.Reader.Read(p)
-	if err == io.EOF && !r.done {
-		r.done = true
-		r.b.drained.Add(1)
-	}
-	return n, err
-}
-
-func (r *bodyReader) Close() error { return nil }
 
 // bodyPool recycles buffers in four size classes, 4, 16, 64 and 256 KiB
 // (Claude Code sends 50-80 KB bodies; a count_tokens or a short request a

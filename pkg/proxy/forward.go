@@ -122,6 +122,7 @@ func (p *Proxy) outgoing(ctx context.Context, r *http.Request, b *body) *http.Re
 	if b != nil {
 		out.Body, out.ContentLength = b.reader(), int64(len(b.data))
 		out.GetBody = func() (io.ReadCloser, error) { return b.reader(), nil }
+		ctx = b.trace(ctx)
 	}
 	return out.WithContext(ctx)
 }

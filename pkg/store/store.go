@@ -99,13 +99,17 @@ type Store struct {
 	insert     *sql.Stmt // one row
 	insertMany *sql.Stmt // rowsPerInsert rows
 
-	// mu orders Record against Close: Record holds it shared while it
-	// enqueues, Close exclusively while it sets closed, so no row is sent
-	// after the writer's final drain.
-	mu     sync.RWMutex
-	closed bool
+	// mu guards the rows waiting for the writer, and orders Record
+	// against Close: no row is queued after the writer's final drain.
+	mu      sync.Mutex
+	closed  bool
+	pending []Record
+	// wake tells the writer that the queue got its first row (it then arms
+	// the flush timer) or a full batch. Record sends nothing otherwise: a
+	// row is an append under a lock, not a hand-off that wakes the writer
+	// goroutine (and, on an idle machine, a thread) for every request.
+	wake chan struct{}
 
-	queue   chan Record
 	flushes chan chan error
 	stop    chan struct{}
 	done    chan struct{}
@@ -193,7 +197,8 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open analytics db %s: %w", path, err)
 	}
-	s.queue = make(chan Record, o.QueueSize)
+	s.pending = make([]Record, 0, min(o.QueueSize, 4*o.BatchSize))
+	s.wake = make(chan struct{}, 1)
 	s.flushes = make(chan chan error)
 	s.stop = make(chan struct{})
 	s.done = make(chan struct{})
@@ -246,20 +251,36 @@ func (s *Store) Record(r Record) bool {
 	if r.Time.IsZero() {
 		r.Time = s.opts.Now()
 	}
-	s.mu.RLock()
-	ok := false
-	if !s.closed {
-		select {
-		case s.queue <- r:
-			ok = true
-		default:
-		}
+	s.mu.Lock()
+	ok := !s.closed && len(s.pending) < s.opts.QueueSize
+	if ok {
+		s.pending = append(s.pending, r)
 	}
-	s.mu.RUnlock()
+	n := len(s.pending)
+	s.mu.Unlock()
 	if !ok {
 		s.dropped.Add(1)
+		return false
 	}
-	return ok
+	if n == 1 || n == s.opts.BatchSize {
+		select {
+		case s.wake <- struct{}{}:
+		default: // the writer has a wake-up coming already
+		}
+	}
+	return true
+}
+
+// take moves up to max queued rows, oldest first, into batch.
+func (s *Store) take(batch []Record, max int) (_ []Record, left int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := min(len(s.pending), max)
+	batch = append(batch, s.pending[:n]...)
+	rest := copy(s.pending, s.pending[n:])
+	clear(s.pending[rest:]) // drop the strings for the collector
+	s.pending = s.pending[:rest]
+	return batch, rest
 }
 
 // Dropped reports the rows that were lost: refused by a full queue or a
@@ -267,7 +288,11 @@ func (s *Store) Record(r Record) bool {
 func (s *Store) Dropped() int64 { return s.dropped.Load() }
 
 // Queued is the number of rows waiting for the writer.
-func (s *Store) Queued() int { return len(s.queue) }
+func (s *Store) Queued() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending)
+}
 
 // Written reports the rows committed so far.
 func (s *Store) Written() int64 { return s.written.Load() }
@@ -312,9 +337,9 @@ func (s *Store) Close() error {
 	return err
 }
 
-// run is the writer goroutine. It commits a batch when it holds BatchSize
-// rows, when FlushInterval has passed since the batch's first row, on Flush,
-// and at Close; it also runs retention.
+// run is the writer goroutine. It commits a batch when BatchSize rows are
+// queued, when FlushInterval has passed since the first of the queued rows
+// arrived, on Flush, and at Close; it also runs retention.
 func (s *Store) run() {
 	defer close(s.done)
 	ctx := context.Background()
@@ -322,70 +347,64 @@ func (s *Store) run() {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
+	armed := false
 	var prune <-chan time.Time
 	if s.opts.Retention > 0 {
 		t := time.NewTicker(s.opts.pruneEvery)
 		defer t.Stop()
 		prune = t.C
 	}
-	// commit writes batch and empties it; with Go 1.23 timers, Stop leaves
-	// no stale tick behind.
-	commit := func() error {
-		timer.Stop()
-		if len(batch) == 0 {
-			return nil
+	// commit writes up to a batch of queued rows, every queued row when
+	// all is set, and reports the first error. With Go 1.23 timers, Stop
+	// leaves no stale tick behind.
+	commit := func(all bool) error {
+		var first error
+		for {
+			var left int
+			batch, left = s.take(batch[:0], s.opts.BatchSize)
+			if len(batch) > 0 {
+				if err := s.writeBatch(ctx, batch); err != nil {
+					s.dropped.Add(int64(len(batch)))
+					s.report(err)
+					if first == nil {
+						first = err
+					}
+				}
+				clear(batch)
+			}
+			if left == 0 {
+				timer.Stop()
+				armed = false
+				return first
+			}
+			if !all && left < s.opts.BatchSize {
+				return first
+			}
 		}
-		err := s.writeBatch(ctx, batch)
-		if err != nil {
-			s.dropped.Add(int64(len(batch)))
-			s.report(err)
-		}
-		clear(batch) // drop the strings for the collector
-		batch = batch[:0]
-		return err
-	}
-	add := func(r Record) error {
-		batch = append(batch, r)
-		if len(batch) == 1 {
-			timer.Reset(s.opts.FlushInterval)
-		}
-		if len(batch) >= s.opts.BatchSize {
-			return commit()
-		}
-		return nil
 	}
 	for {
 		select {
-		case r := <-s.queue:
-			add(r) //nolint:errcheck // reported by commit
+		case <-s.wake:
+			if s.Queued() >= s.opts.BatchSize {
+				commit(false) //nolint:errcheck // reported by commit
+			}
+			if !armed && s.Queued() > 0 {
+				timer.Reset(s.opts.FlushInterval)
+				armed = true
+			}
 		case <-timer.C:
-			commit() //nolint:errcheck // reported by commit
+			armed = false
+			commit(true) //nolint:errcheck // reported by commit
 		case reply := <-s.flushes:
-			// Every row sent before Flush was called is in the queue
-			// now: take exactly that many, so a busy queue cannot keep
-			// Flush waiting.
-			var first error
-			for n := len(s.queue); n > 0; n-- {
-				if err := add(<-s.queue); err != nil && first == nil {
-					first = err
-				}
-			}
-			if err := commit(); err != nil && first == nil {
-				first = err
-			}
-			reply <- first
+			// Every row recorded before Flush was called is queued.
+			reply <- commit(true)
 		case <-prune:
 			if err := s.prune(ctx); err != nil {
 				s.report(err)
 			}
 		case <-s.stop:
-			// Record no longer sends: the queue holds all there is.
-			for n := len(s.queue); n > 0; n-- {
-				if err := add(<-s.queue); err != nil && s.closeErr == nil {
-					s.closeErr = err
-				}
-			}
-			if err := commit(); err != nil && s.closeErr == nil {
+			// Record no longer queues: what is queued is all there is.
+			if err := commit(true); err != nil && s.closeErr == nil {
 				s.closeErr = err
 			}
 			return
