@@ -84,6 +84,7 @@ func runRun(ctx context.Context, info version.Info, sys *System, o runOptions) e
 		return err
 	}
 	cfg := lc.resolved.Config
+	daemonProcs(sys)
 	if err := protectMemory(); err != nil {
 		fmt.Fprintf(sys.Stderr, "cco: warning: cannot keep secrets out of core dumps: %v\n", err)
 	}

@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -207,7 +208,7 @@ func Start(ctx context.Context, o Options) (_ *Instance, err error) {
 	logger.WithFields(logrus.Fields{
 		"addr": ln.Addr().String(), "pid": o.PID, "version": o.Info.Version, "log_file": logFile,
 		"upstream": comps.upstream.Redacted(), "api_key": o.APIKeySource, "cache": comps.cache != nil,
-		"service": o.Service,
+		"service": o.Service, "procs": runtime.GOMAXPROCS(0),
 	}).Info("cco started")
 	if remote {
 		logger.WithField("addr", ln.Addr().String()).Warn("listening beyond loopback (server.allow_remote): clients on other machines must send the access token in x-cco-token")

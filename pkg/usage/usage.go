@@ -81,6 +81,12 @@ const (
 
 // kindOf returns the kind of body a Content-Type names.
 func kindOf(contentType string) bodyKind {
+	switch contentType { // the API's own, without parsing a map of parameters
+	case "text/event-stream", "text/event-stream; charset=utf-8":
+		return kindSSE
+	case "application/json", "application/json; charset=utf-8":
+		return kindJSON
+	}
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
 		mt, _, _ = strings.Cut(contentType, ";")
