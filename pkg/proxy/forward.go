@@ -19,7 +19,10 @@ import (
 )
 
 // Forwarding one request: what httputil.ReverseProxy did for cco, without
-// what cco never needs, measured in BENCHMARKS.md. ReverseProxy cloned the
+// what cco never needs. On its own this bought little CPU (BENCHMARKS.md);
+// what it is for is the order of the last steps (the client has its whole
+// answer before the books are closed) and control over how the request
+// body reaches the Transport (body.go). ReverseProxy cloned the
 // whole request, copied every header value into a fresh map twice (once to
 // the upstream, once back), installed a client trace to relay 1xx answers,
 // wrapped the writer in a flushing writer, and left the client's last bytes
@@ -209,9 +212,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, ex *exchange, b 
 }
 
 // relay copies the upstream's body (of length bytes, or -1 when unknown)
-// to the client, flushing after every write when flushEach. It returns the error that cut the copy short: the
-// upstream's (a stream's has become an error event by then and is not
-// returned) or the client's.
+// to the client, flushing after every write when flushEach. It returns the
+// error that cut the copy short: the upstream's (a stream's has become an
+// error event by then and is not returned) or the client's.
 func (p *Proxy) relay(w io.Writer, rc *http.ResponseController, src *watchedBody, length int64, flushEach bool) error {
 	size := 16 << 10 // a stream's reads hold an event or a few
 	if length >= 0 {
