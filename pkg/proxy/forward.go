@@ -206,7 +206,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, ex *exchange, b 
 		h[k] = vv
 	}
 	if ex.cacheable {
-		p.store(ex) // before the client has it all: a repeat at once is then a hit
+		p.cacheAnswer(ex) // before the client has it all: a repeat at once is then a hit
 	}
 	rc.Flush() //nolint:errcheck // the whole answer is the client's before the books close
 }

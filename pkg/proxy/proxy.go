@@ -320,9 +320,9 @@ func bypassRequested(h http.Header) bool {
 	return false
 }
 
-// store puts a MISS's answer in the cache, if it is whole and fit to be
+// cacheAnswer puts a MISS's answer in the cache, if it is whole and fit to be
 // answered again.
-func (p *Proxy) store(ex *exchange) {
+func (p *Proxy) cacheAnswer(ex *exchange) {
 	u := ex.tap.Finish()
 	if ex.failure != "" || ex.status != http.StatusOK || !u.Complete || u.ErrorType != "" {
 		return

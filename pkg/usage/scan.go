@@ -107,16 +107,25 @@ func validUTF8(s string) string {
 	return b.String()
 }
 
-func (s *scanner) usage(dst **wireUsage, v gjson.Result) {
+// into reads the object v into *dst, allocating it when nil, with fields
+// reading each key; null sets *dst to nil, as encoding/json does with a
+// pointer field.
+func into[T any](s *scanner, dst **T, v gjson.Result, fields func(x *T, key string, v gjson.Result)) {
 	if v.Type == gjson.Null {
 		*dst = nil
 		return
 	}
-	u := *dst
-	if u == nil {
-		u = &wireUsage{}
+	x := *dst
+	if x == nil {
+		x = new(T)
 	}
-	if !s.object(v, func(k string, v gjson.Result) {
+	if s.object(v, func(k string, v gjson.Result) { fields(x, k, v) }) {
+		*dst = x
+	}
+}
+
+func (s *scanner) usage(dst **wireUsage, v gjson.Result) {
+	into(s, dst, v, func(u *wireUsage, k string, v gjson.Result) {
 		switch {
 		case strings.EqualFold(k, "input_tokens"):
 			u.Input.set(v)
@@ -127,111 +136,60 @@ func (s *scanner) usage(dst **wireUsage, v gjson.Result) {
 		case strings.EqualFold(k, "cache_read_input_tokens"):
 			u.CacheRead.set(v)
 		case strings.EqualFold(k, "cache_creation"):
-			s.split(u, v)
+			into(s, &u.Split, v, func(sp *splitUsage, k string, v gjson.Result) {
+				switch {
+				case strings.EqualFold(k, "ephemeral_5m_input_tokens"):
+					sp.Ephemeral5m.set(v)
+				case strings.EqualFold(k, "ephemeral_1h_input_tokens"):
+					sp.Ephemeral1h.set(v)
+				}
+			})
 		}
-	}) {
-		return
-	}
-	*dst = u
-}
-
-func (s *scanner) split(u *wireUsage, v gjson.Result) {
-	if v.Type == gjson.Null {
-		u.Split = nil
-		return
-	}
-	sp := u.Split
-	if sp == nil {
-		sp = &splitUsage{}
-	}
-	if s.object(v, func(k string, v gjson.Result) {
-		switch {
-		case strings.EqualFold(k, "ephemeral_5m_input_tokens"):
-			sp.Ephemeral5m.set(v)
-		case strings.EqualFold(k, "ephemeral_1h_input_tokens"):
-			sp.Ephemeral1h.set(v)
-		}
-	}) {
-		u.Split = sp
-	}
+	})
 }
 
 func (s *scanner) errorObject(dst **wireError, v gjson.Result) {
-	if v.Type == gjson.Null {
-		*dst = nil
-		return
-	}
-	e := *dst
-	if e == nil {
-		e = &wireError{}
-	}
-	if s.object(v, func(k string, v gjson.Result) {
+	into(s, dst, v, func(e *wireError, k string, v gjson.Result) {
 		if strings.EqualFold(k, "type") {
 			s.str(&e.Type, v)
 		}
-	}) {
-		*dst = e
-	}
+	})
 }
 
 // message reads the fields of a message object (or an error envelope).
-func (s *scanner) message(m *wireMessage, v gjson.Result) bool {
-	return s.object(v, func(k string, v gjson.Result) {
-		switch {
-		case strings.EqualFold(k, "type"):
-			s.str(&m.Type, v)
-		case strings.EqualFold(k, "model"):
-			s.str(&m.Model, v)
-		case strings.EqualFold(k, "stop_reason"):
-			s.strPtr(&m.StopReason, v)
-		case strings.EqualFold(k, "usage"):
-			s.usage(&m.Usage, v)
-		case strings.EqualFold(k, "error"):
-			s.errorObject(&m.Error, v)
-		}
-	})
+func (s *scanner) message(m *wireMessage, k string, v gjson.Result) {
+	switch {
+	case strings.EqualFold(k, "type"):
+		s.str(&m.Type, v)
+	case strings.EqualFold(k, "model"):
+		s.str(&m.Model, v)
+	case strings.EqualFold(k, "stop_reason"):
+		s.strPtr(&m.StopReason, v)
+	case strings.EqualFold(k, "usage"):
+		s.usage(&m.Usage, v)
+	case strings.EqualFold(k, "error"):
+		s.errorObject(&m.Error, v)
+	}
 }
 
 // event reads the fields of an event's data.
-func (s *scanner) event(w *wireEvent, v gjson.Result) bool {
-	return s.object(v, func(k string, v gjson.Result) {
-		switch {
-		case strings.EqualFold(k, "type"):
-			s.str(&w.Type, v)
-		case strings.EqualFold(k, "message"):
-			if v.Type == gjson.Null {
-				w.Message = nil
-				return
+func (s *scanner) event(w *wireEvent, k string, v gjson.Result) {
+	switch {
+	case strings.EqualFold(k, "type"):
+		s.str(&w.Type, v)
+	case strings.EqualFold(k, "message"):
+		into(s, &w.Message, v, s.message)
+	case strings.EqualFold(k, "delta"):
+		into(s, &w.Delta, v, func(d *wireDelta, k string, v gjson.Result) {
+			if strings.EqualFold(k, "stop_reason") {
+				s.strPtr(&d.StopReason, v)
 			}
-			m := w.Message
-			if m == nil {
-				m = &wireMessage{}
-			}
-			if s.message(m, v) {
-				w.Message = m
-			}
-		case strings.EqualFold(k, "delta"):
-			if v.Type == gjson.Null {
-				w.Delta = nil
-				return
-			}
-			d := w.Delta
-			if d == nil {
-				d = &wireDelta{}
-			}
-			if s.object(v, func(k string, v gjson.Result) {
-				if strings.EqualFold(k, "stop_reason") {
-					s.strPtr(&d.StopReason, v)
-				}
-			}) {
-				w.Delta = d
-			}
-		case strings.EqualFold(k, "usage"):
-			s.usage(&w.Usage, v)
-		case strings.EqualFold(k, "error"):
-			s.errorObject(&w.Error, v)
-		}
-	})
+		})
+	case strings.EqualFold(k, "usage"):
+		s.usage(&w.Usage, v)
+	case strings.EqualFold(k, "error"):
+		s.errorObject(&w.Error, v)
+	}
 }
 
 // set reads a count from v as UnmarshalJSON would from its text.
@@ -258,12 +216,16 @@ func scan(data []byte, read func(*scanner, gjson.Result) bool) error {
 // decodeMessage reads a JSON body: a message, an error envelope, or
 // anything else.
 func decodeMessage(data []byte) (m wireMessage, err error) {
-	err = scan(data, func(s *scanner, v gjson.Result) bool { return s.message(&m, v) })
+	err = scan(data, func(s *scanner, v gjson.Result) bool {
+		return s.object(v, func(k string, v gjson.Result) { s.message(&m, k, v) })
+	})
 	return m, err
 }
 
 // decodeEvent reads the data of an event.
 func decodeEvent(data []byte) (w wireEvent, err error) {
-	err = scan(data, func(s *scanner, v gjson.Result) bool { return s.event(&w, v) })
+	err = scan(data, func(s *scanner, v gjson.Result) bool {
+		return s.object(v, func(k string, v gjson.Result) { s.event(&w, k, v) })
+	})
 	return w, err
 }

@@ -2,7 +2,6 @@ package usage
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -126,10 +125,4 @@ func FuzzScan(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		compareScan(t, data)
 	})
-}
-
-func ExampleUsage_scan() {
-	m, err := decodeMessage([]byte(`{"type":"message","model":"claude-haiku-4-5","usage":{"input_tokens":5,"output_tokens":1}}`))
-	fmt.Println(m.Type, m.Model, m.Usage.Input.v, m.Usage.Output.v, err)
-	// Output: message claude-haiku-4-5 5 1 <nil>
 }
