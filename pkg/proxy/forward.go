@@ -3,7 +3,6 @@ package proxy
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -132,8 +131,7 @@ func (p *Proxy) outgoing(ctx context.Context, r *http.Request, b *body) *http.Re
 
 // forward sends r upstream and relays the answer to w.
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, ex *exchange, b *body) {
-	ctx, cancel := context.WithCancelCause(r.Context())
-	defer cancel(nil)
+	ctx := r.Context()
 	ex.upStart = p.opts.Now()
 	res, err := p.opts.Transport.RoundTrip(p.outgoing(ctx, r, b))
 	if err != nil {
@@ -185,7 +183,6 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, ex *exchange, b 
 		p:      p,
 		ex:     ex,
 		ctx:    ctx,
-		cancel: cancel,
 		stream: stream,
 	}
 	ex.tap = usage.NewTap(ex.ctype, res.Header.Get("Content-Encoding"), capture)
@@ -247,6 +244,9 @@ func (p *Proxy) relay(w io.Writer, rc *http.ResponseController, src *watchedBody
 // watch cuts the body off after idle of silence. Reads only note the time;
 // the timer, when it fires, looks at the last read and waits again if there
 // was one since: a stream of many small events costs no timer reset each.
+// Cutting off is closing the upstream's body, which the Transport allows
+// while a read is blocked (the read then fails); that spares every request
+// a context of its own, which cost more than the rest of forward's setup.
 func (b *watchedBody) watch(idle time.Duration) {
 	b.idle = idle
 	b.base = time.Now()
@@ -259,7 +259,8 @@ func (b *watchedBody) check() {
 		b.timer.Reset(b.idle - quiet)
 		return
 	}
-	b.cancel(errIdleTimeout)
+	b.idled.Store(true) // before the close, so that the failed read sees it
+	b.body.Close()      //nolint:errcheck // the read that fails reports it
 }
 
 // watchedBody relays the upstream's response body, cutting it off after
@@ -268,13 +269,13 @@ type watchedBody struct {
 	body     io.ReadCloser
 	p        *Proxy
 	ex       *exchange
-	ctx      context.Context
-	cancel   context.CancelCauseFunc
+	ctx      context.Context // the client's
 	stream   bool
 	idle     time.Duration
 	timer    *time.Timer
 	base     time.Time    // when watching began (monotonic)
 	lastRead atomic.Int64 // nanoseconds from base to the last read that brought bytes
+	idled    atomic.Bool  // the timer cut the body off
 	last     [2]byte      // the last two bytes relayed, to find event boundaries
 	pending  []byte       // an error event still to be relayed
 	ended    bool
@@ -316,7 +317,7 @@ func (b *watchedBody) Read(q []byte) (int, error) {
 	// The upstream failed mid-body.
 	b.p.upstreamErrors.Add(1)
 	e := &apierror.Error{Status: http.StatusBadGateway, Type: "api_error", Message: "the upstream connection failed mid-response"}
-	if errors.Is(context.Cause(b.ctx), errIdleTimeout) {
+	if b.idled.Load() {
 		e = &apierror.Error{Status: http.StatusGatewayTimeout, Type: "timeout_error",
 			Message: fmt.Sprintf("the upstream sent nothing for %s (upstream.idle_timeout)", b.idle)}
 		b.ex.failure = errIdleTimeout.Error()

@@ -388,5 +388,5 @@ func classify(err error, host string) *apierror.Error {
 
 // clientGone reports whether the client's side of the request is over.
 func clientGone(ctx context.Context) bool {
-	return ctx.Err() != nil && !errors.Is(context.Cause(ctx), errIdleTimeout)
+	return ctx.Err() != nil
 }
