@@ -1,15 +1,22 @@
-// Command ccorelease renders the Homebrew formula and the Scoop manifest of
-// a release from what GoReleaser put in dist/, so that their hashes are
-// always those of the published archives. It is a development tool, not
-// shipped; the release workflow and `task release:snapshot` run it.
+// Command ccorelease renders the Homebrew formula, the Scoop manifest and
+// the winget manifests of a release from what GoReleaser put in dist/, so
+// that their hashes are always those of the published archives. It is a
+// development tool, not shipped; the release workflow and `task
+// release:snapshot` run it.
 //
 //	go run ./cmd/ccorelease render [-dist dist] [-download-url URL]
 //
-// It writes dist/homebrew/cco.rb (from homebrew/cco.rb.tmpl) and
-// dist/scoop/cco.json (from scoop/cco.json.tmpl). What it renders from a
-// fixed stand-in release (testdata/dist) is kept as golden files in
-// testdata, rewritten with go test ./cmd/ccorelease -update; pkg/release
-// checks their properties. It imports no cco package.
+// It writes dist/homebrew/cco.rb (from homebrew/cco.rb.tmpl),
+// dist/scoop/cco.json (from scoop/cco.json.tmpl) and the three files of the
+// winget manifest (from packaging/winget/*.yaml.tmpl) to
+// dist/winget/manifests/v/visiquate/cco/VERSION/, the folder winget-pkgs
+// keeps them in. A .json or .yaml file whose render does not parse as JSON
+// or YAML is an error and is not written; that the winget files also
+// satisfy winget's schemas is checked by pkg/release against the copies in
+// packaging/winget/schemas. What it renders from a fixed stand-in release
+// (testdata/dist) is kept as golden files in testdata, rewritten with
+// go test ./cmd/ccorelease -update; pkg/release checks their properties.
+// It imports no cco package.
 package main
 
 import (
@@ -23,9 +30,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"text/template"
+
+	"gopkg.in/yaml.v3"
 )
 
 func main() {
@@ -75,6 +85,29 @@ func (r release) SHA256(platform string) string {
 	return h
 }
 
+// SHA256Upper is SHA256 in upper-case hex, the form winget manifests use.
+func (r release) SHA256Upper(platform string) string {
+	return strings.ToUpper(r.SHA256(platform))
+}
+
+// wingetID is the winget package identifier, Publisher.Package.
+const wingetID = "visiquate.cco"
+
+// wingetTemplates are the files of the winget manifest, in packaging/winget
+// with .tmpl after their names.
+var wingetTemplates = []string{"visiquate.cco.yaml", "visiquate.cco.installer.yaml", "visiquate.cco.locale.en-US.yaml"}
+
+// wingetDir is where winget-pkgs keeps a package version's manifests:
+// manifests/, the identifier's first letter in lower case, then one folder
+// per part of the identifier, then the version. Slash-separated.
+func wingetDir(id, version string) string {
+	return path.Join("manifests", strings.ToLower(id[:1]), strings.ReplaceAll(id, ".", "/"), version)
+}
+
+// output is one rendered file: its template, relative to the repository,
+// and where it goes, relative to dist. Both slash-separated.
+type output struct{ tmpl, dst string }
+
 func render(dist, download, repo string) error {
 	var meta struct {
 		Version string `json:"version"`
@@ -91,11 +124,15 @@ func render(dist, download, repo string) error {
 		return err
 	}
 	rel := release{Version: meta.Version, download: strings.TrimSuffix(download, "/"), hashes: hashes}
-	for _, out := range []struct{ tmpl, dst string }{
+	outs := []output{
 		{"homebrew/cco.rb.tmpl", "homebrew/cco.rb"},
 		{"scoop/cco.json.tmpl", "scoop/cco.json"},
-	} {
-		if err := renderOne(rel, filepath.Join(repo, out.tmpl), filepath.Join(dist, out.dst)); err != nil {
+	}
+	for _, name := range wingetTemplates {
+		outs = append(outs, output{"packaging/winget/" + name + ".tmpl", path.Join("winget", wingetDir(wingetID, rel.Version), name)})
+	}
+	for _, out := range outs {
+		if err := renderOne(rel, filepath.Join(repo, filepath.FromSlash(out.tmpl)), filepath.Join(dist, filepath.FromSlash(out.dst))); err != nil {
 			return err
 		}
 	}
@@ -160,11 +197,28 @@ func renderOne(rel release, tmplPath, dst string) (err error) {
 		}
 		return fmt.Errorf("render %s: %w", tmplPath, err)
 	}
-	if strings.HasSuffix(dst, ".json") && !json.Valid(out.Bytes()) {
-		return fmt.Errorf("render %s: the result is not JSON", tmplPath)
+	if err := checkSyntax(dst, out.Bytes()); err != nil {
+		return fmt.Errorf("render %s: %w", tmplPath, err)
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
 	return os.WriteFile(dst, out.Bytes(), 0o644)
+}
+
+// checkSyntax fails when a .json or .yaml file's content does not parse as
+// what its name says.
+func checkSyntax(name string, data []byte) error {
+	switch filepath.Ext(name) {
+	case ".json":
+		if !json.Valid(data) {
+			return errors.New("the result is not JSON")
+		}
+	case ".yaml":
+		var v any
+		if err := yaml.Unmarshal(data, &v); err != nil {
+			return fmt.Errorf("the result is not YAML: %w", err)
+		}
+	}
+	return nil
 }

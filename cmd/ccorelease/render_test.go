@@ -60,10 +60,15 @@ func TestRenderGolden(t *testing.T) {
 	if err := render(dist, downloadURL+"/", filepath.Join("..", "..")); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []struct{ rendered, golden string }{
+	type goldenFile struct{ rendered, golden string }
+	files := []goldenFile{
 		{"homebrew/cco.rb", "cco.rb.golden"},
 		{"scoop/cco.json", "cco.json.golden"},
-	} {
+	}
+	for _, name := range wingetTemplates {
+		files = append(files, goldenFile{"winget/manifests/v/visiquate/cco/2025.11.2/" + name, name + ".golden"})
+	}
+	for _, f := range files {
 		got, err := os.ReadFile(filepath.Join(dist, filepath.FromSlash(f.rendered)))
 		if err != nil {
 			t.Fatal(err)
@@ -113,6 +118,44 @@ func TestRenderRefuses(t *testing.T) {
 			}
 			if _, err := os.Stat(filepath.Join(dist, "scoop", "cco.json")); err == nil {
 				t.Errorf("a manifest was written for a release whose %s", tt.name)
+			}
+		})
+	}
+}
+
+// winget-pkgs keeps a version's manifests under the identifier's first
+// letter, in lower case, and one folder per part of the identifier.
+func TestWingetDir(t *testing.T) {
+	for _, tt := range []struct{ id, version, want string }{
+		{"visiquate.cco", "2025.11.2", "manifests/v/visiquate/cco/2025.11.2"},
+		{"Microsoft.VisualStudio.Code", "1.95.0", "manifests/m/Microsoft/VisualStudio/Code/1.95.0"},
+	} {
+		if got := wingetDir(tt.id, tt.version); got != tt.want {
+			t.Errorf("wingetDir(%q, %q) = %q, want %q", tt.id, tt.version, got, tt.want)
+		}
+	}
+}
+
+// A template whose result does not parse as what the file's name says is
+// an error, and nothing is written.
+func TestRenderOneRefusesSyntax(t *testing.T) {
+	for _, tt := range []struct{ name, tmpl, want string }{
+		{"cco.json", `{"version": "{{ .Version }}",}`, "not JSON"},
+		{"cco.yaml", "PackageVersion: {{ .Version }}\nTags: [cco\n", "not YAML"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tmpl := filepath.Join(dir, tt.name+".tmpl")
+			if err := os.WriteFile(tmpl, []byte(tt.tmpl), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			dst := filepath.Join(dir, "out", tt.name)
+			err := renderOne(release{Version: "2025.11.2"}, tmpl, dst)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("renderOne: %v; want an error containing %q", err, tt.want)
+			}
+			if _, err := os.Stat(dst); err == nil {
+				t.Errorf("%s was written", dst)
 			}
 		})
 	}
