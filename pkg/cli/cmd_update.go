@@ -43,7 +43,7 @@ func updateCommand(info version.Info, sys *System) *cli.Command {
 			"checksums.sha256 and that file's cosign signature against the key built into cco,\n" +
 			"replaces the binary, runs it, and puts the old one back if it does not run. The\n" +
 			"replaced binary is kept for --rollback. Installs a package manager owns (Homebrew,\n" +
-			"Scoop, apt/dpkg, rpm, go install) are left alone: the command to use is printed.\n" +
+			"Scoop, winget, apt/dpkg, rpm, go install) are left alone: the command to use is printed.\n" +
 			"CCO_GITHUB_API_URL and CCO_UPDATE_REPO point it at a mirror.",
 		Flags: []cli.Flag{
 			configFlag(),

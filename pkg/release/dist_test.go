@@ -100,8 +100,14 @@ func (r *releaseUnderTest) archive(goos, goarch string) string {
 }
 
 // pkg returns the name of the package of the given format (deb, rpm) and
-// architecture (amd64, arm64).
+// architecture (amd64, arm64). The .deb is cco_VERSION_ARCH.deb with Debian's arch names; the .rpm
+// cco-VERSION-1.ARCH.rpm with rpm's, its version rpm's (2025.12.1~beta.1)
+// with . for the ~, as GitHub renames it.
 func (r *releaseUnderTest) pkg(format, arch string) string {
+	if format == "rpm" {
+		rpmArch := map[string]string{"amd64": "x86_64", "arm64": "aarch64"}[arch]
+		return fmt.Sprintf("cco-%s-1.%s.rpm", strings.Replace(debVersion(r.version), "~", ".", 1), rpmArch)
+	}
 	return fmt.Sprintf("cco_%s_%s.%s", r.version, arch, format)
 }
 

@@ -20,6 +20,7 @@ const (
 	Manual   Method = "manual"
 	Homebrew Method = "homebrew"
 	Scoop    Method = "scoop"
+	Winget   Method = "winget"
 	Deb      Method = "deb"
 	RPM      Method = "rpm"
 	Package  Method = "package" // a package build on a system where neither dpkg nor rpm owns it
@@ -58,6 +59,10 @@ func (d Detector) Detect(exe string) Method {
 		return Homebrew
 	case strings.Contains(lower, "/scoop/apps/cco/"):
 		return Scoop
+	case strings.Contains(lower, "/microsoft/winget/packages/visiquate.cco_"):
+		// winget's portable installs: the zip unpacked into its own folder,
+		// put on PATH through a link in WinGet/Links (resolved here).
+		return Winget
 	case d.dpkgOwns(exe):
 		return Deb
 	case d.rpmOwns(exe):
@@ -85,10 +90,12 @@ func (d Detector) Hint(m Method, v string) string {
 		return "brew upgrade cco"
 	case Scoop:
 		return "scoop update cco"
+	case Winget:
+		return "winget upgrade visiquate.cco"
 	case Deb:
 		return fmt.Sprintf("sudo apt install ./cco_%s_%s.deb   (download it from the release page)", v, arch)
 	case RPM:
-		return fmt.Sprintf("sudo dnf install ./cco_%s_%s.rpm   (download it from the release page)", v, arch)
+		return fmt.Sprintf("sudo dnf install ./%s   (download it from the release page)", rpmName(v, arch))
 	case Package:
 		return fmt.Sprintf("install the cco %s package with the package manager that installed cco", v)
 	case GoBuild:
@@ -188,4 +195,23 @@ func sameDir(a, b string) bool {
 	sa, err1 := os.Stat(a)
 	sb, err2 := os.Stat(b)
 	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
+}
+
+// rpmName is the file name of the release's .rpm for version v (2025.11.2
+// or 2025.12.1-beta.1) and goarch: name-version-release.arch.rpm, as rpm
+// tools and repositories expect. A prerelease is rpm's ~beta.1, written
+// .beta.1 in the name, as GitHub would rename a ~ in an asset's name anyway
+// (the package inside still says 2025.12.1~beta.1, which sorts before
+// 2025.12.1).
+func rpmName(v, goarch string) string {
+	switch goarch {
+	case "amd64":
+		goarch = "x86_64"
+	case "arm64":
+		goarch = "aarch64"
+	}
+	if base, pre, ok := strings.Cut(v, "-"); ok {
+		v = base + "." + strings.ReplaceAll(pre, "-", "_")
+	}
+	return fmt.Sprintf("cco-%s-1.%s.rpm", v, goarch)
 }

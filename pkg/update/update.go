@@ -83,6 +83,8 @@ func (m Method) describe() string {
 		return "Homebrew"
 	case Scoop:
 		return "Scoop"
+	case Winget:
+		return "winget"
 	case Deb:
 		return "a .deb package (dpkg)"
 	case RPM:

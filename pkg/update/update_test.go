@@ -168,6 +168,8 @@ func TestDetect(t *testing.T) {
 		{"homebrew arm", Detector{GOOS: "darwin", Getenv: none}, "/opt/homebrew/Cellar/cco/2025.11.2/bin/cco", Homebrew},
 		{"linuxbrew", Detector{GOOS: "linux", Getenv: none, DpkgOwns: dpkgNone, RPMOwns: func(string) bool { return false }}, "/home/linuxbrew/.linuxbrew/Cellar/cco/2025.11.2/bin/cco", Homebrew},
 		{"scoop", Detector{GOOS: "windows", Getenv: none}, `C:\Users\me\scoop\apps\cco\current\cco.exe`, Scoop},
+		{"winget", Detector{GOOS: "windows", Getenv: none}, `C:\Users\me\AppData\Local\Microsoft\WinGet\Packages\visiquate.cco_Microsoft.Winget.Source_8wekyb3d8bbwe\cco.exe`, Winget},
+		{"another winget package", Detector{GOOS: "windows", Getenv: none}, `C:\Users\me\AppData\Local\Microsoft\WinGet\Packages\other.tool_x\cco.exe`, Manual},
 		{"dpkg owns", Detector{GOOS: "linux", Getenv: none, DpkgOwns: dpkgOwns, RPMOwns: func(string) bool { return false }}, "/usr/bin/cco", Deb},
 		{"dpkg owns, merged usr", Detector{GOOS: "linux", Getenv: none, DpkgOwns: dpkgOwns, RPMOwns: func(string) bool { return false }}, "/bin/cco", Deb},
 		{"rpm owns", Detector{GOOS: "linux", Getenv: none, DpkgOwns: dpkgNone, RPMOwns: func(p string) bool { return p == "/usr/bin/cco" }}, "/usr/bin/cco", RPM},
@@ -184,12 +186,28 @@ func TestDetect(t *testing.T) {
 	for m, want := range map[Method]string{
 		Homebrew: "brew upgrade cco",
 		Scoop:    "scoop update cco",
+		Winget:   "winget upgrade visiquate.cco",
 		Deb:      "sudo apt install ./cco_2025.11.2_amd64.deb",
-		RPM:      "sudo dnf install ./cco_2025.11.2_amd64.rpm",
+		RPM:      "sudo dnf install ./cco-2025.11.2-1.x86_64.rpm",
 		GoBuild:  "go install github.com/visiquate/cco/cmd/cco@main",
 	} {
 		if got := d.Hint(m, "2025.11.2"); !strings.HasPrefix(got, want) {
 			t.Errorf("Hint(%s) = %q, want it to start with %q", m, got, want)
+		}
+	}
+}
+
+// The .rpm's name follows rpm's name-version-release.arch convention,
+// with GitHub's . for the ~ of a prerelease (.goreleaser.yaml names it so).
+func TestRPMName(t *testing.T) {
+	for _, c := range []struct{ v, goarch, want string }{
+		{"2025.11.2", "amd64", "cco-2025.11.2-1.x86_64.rpm"},
+		{"2025.11.2", "arm64", "cco-2025.11.2-1.aarch64.rpm"},
+		{"2025.12.1-beta.1", "amd64", "cco-2025.12.1.beta.1-1.x86_64.rpm"},
+		{"2025.12.1-rc-2", "arm64", "cco-2025.12.1.rc_2-1.aarch64.rpm"},
+	} {
+		if got := rpmName(c.v, c.goarch); got != c.want {
+			t.Errorf("rpmName(%s, %s) = %s, want %s", c.v, c.goarch, got, c.want)
 		}
 	}
 }
