@@ -74,7 +74,7 @@ var distIgnored = []string{"artifacts.json", "metadata.json", "config.yaml", "CH
 
 // releaseLike matches top-level names that look like something a release
 // ships; every one of them must be expected.
-var releaseLike = regexp.MustCompile(`(?i)^(cco|checksums)|\.(tar\.gz|tgz|zip|deb|rpm|apk|ipk|zst|exe|msi|dmg|sha256|sig|pem|sbom|json\.sig)$`)
+var releaseLike = regexp.MustCompile(`(?i)^(cco|checksums)|\.(tar\.gz|tgz|zip|deb|rpm|apk|ipk|zst|exe|msi|dmg|sha256|sig|pem|sbom|cdx\.json|spdx\.json|json\.sig)$`)
 
 // checksumLine is one line of `sha256sum` output in text mode.
 var checksumLine = regexp.MustCompile(`^([0-9a-f]{64})  ([^/\\ ]+)$`)
@@ -164,10 +164,10 @@ func loadRelease(t *testing.T) *releaseUnderTest {
 func (r *releaseUnderTest) expectedFiles() []string {
 	names := []string{"checksums.sha256", "checksums.sha256.sig"}
 	for name := range r.archives {
-		names = append(names, name, name+".sha256")
+		names = append(names, name, name+".sha256", sbomName(name))
 	}
 	for name := range r.packages {
-		names = append(names, name)
+		names = append(names, name, sbomName(name))
 	}
 	slices.Sort(names)
 	return names
@@ -259,17 +259,17 @@ func TestDistFileNames(t *testing.T) {
 	}
 }
 
-// checksums.sha256 covers every archive and package, every line holds, and
-// sha256sum -c (what users run) agrees.
+// checksums.sha256 covers every archive and package and its SBOM, every
+// line holds, and sha256sum -c (what users run) agrees.
 func TestDistChecksums(t *testing.T) {
 	r := loadRelease(t)
 	sums := readChecksumFile(t, r.path("checksums.sha256"))
 	var covered []string
 	for name := range r.archives {
-		covered = append(covered, name)
+		covered = append(covered, name, sbomName(name))
 	}
 	for name := range r.packages {
-		covered = append(covered, name)
+		covered = append(covered, name, sbomName(name))
 	}
 	for _, name := range covered {
 		if _, ok := sums[name]; !ok {

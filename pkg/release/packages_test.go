@@ -647,7 +647,27 @@ func TestRPMLint(t *testing.T) {
 	home := t.TempDir()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "rpmlint", "--rpmlintrc", filepath.Join(r.repo, "nfpm", "cco.rpmlintrc"), rpm)
+	rc := filepath.Join(r.repo, "nfpm", "cco.rpmlintrc")
+	if strings.Contains(r.version, "-") {
+		// A prerelease's name has . where rpm's name would have the ~ of
+		// its version (GitHub renames a ~ in an asset's name to .), which
+		// rpmlint reports for this one name. A stable release's name is
+		// rpm's own, and an unused filter is itself reported: so the
+		// filter is added here, for prereleases only, naming the file.
+		base := filepath.Base(rpm)
+		rpmName := strings.Replace(base, "-"+strings.Replace(debVersion(r.version), "~", ".", 1)+"-", "-"+debVersion(r.version)+"-", 1)
+		extra := fmt.Sprintf("\n# The prerelease's . for ~ (pkg/release/packages_test.go adds this).\naddFilter(r\"^cco\\.\\w+: W: non-coherent-filename %s %s$\")\n",
+			regexp.QuoteMeta(base), regexp.QuoteMeta(rpmName))
+		data, err := os.ReadFile(rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc = filepath.Join(t.TempDir(), "cco.rpmlintrc")
+		if err := os.WriteFile(rc, append(data, extra...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.CommandContext(ctx, "rpmlint", "--rpmlintrc", rc, rpm)
 	cmd.Dir = home
 	cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "HOME="+home)
 	outBytes, err := cmd.CombinedOutput()
