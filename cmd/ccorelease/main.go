@@ -1,10 +1,15 @@
 // Command ccorelease renders the Homebrew formula, the Scoop manifest and
 // the winget manifests of a release from what GoReleaser put in dist/, so
-// that their hashes are always those of the published archives. It is a
-// development tool, not shipped; the release workflow and `task
+// that their hashes are always those of the published archives, and, before
+// GoReleaser builds, the licence notices the archives and packages ship. It
+// is a development tool, not shipped; the release workflow and `task
 // release:snapshot` run it.
 //
 //	go run ./cmd/ccorelease render [-dist dist] [-download-url URL]
+//	go run ./cmd/ccorelease notices [-out packaging/generated] [-go-licenses PATH]
+//
+// notices (notices.go) writes THIRD_PARTY_LICENSES and the .deb's copyright
+// file from go-licenses' report on the five release targets.
 //
 // It writes dist/homebrew/cco.rb (from homebrew/cco.rb.tmpl),
 // dist/scoop/cco.json (from scoop/cco.json.tmpl) and the three files of the
@@ -39,8 +44,19 @@ import (
 )
 
 func main() {
+	if len(os.Args) >= 2 && os.Args[1] == "notices" {
+		fs := flag.NewFlagSet("notices", flag.ExitOnError)
+		out := fs.String("out", "packaging/generated", "where THIRD_PARTY_LICENSES and copyright are written")
+		tool := fs.String("go-licenses", "go-licenses", "the go-licenses binary (pinned in tools/go.mod)")
+		fs.Parse(os.Args[2:])
+		if err := notices(*out, *tool); err != nil {
+			fmt.Fprintln(os.Stderr, "ccorelease:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) < 2 || os.Args[1] != "render" {
-		fmt.Fprintln(os.Stderr, "usage: ccorelease render [-dist dist] [-download-url URL]")
+		fmt.Fprintln(os.Stderr, "usage: ccorelease render [-dist dist] [-download-url URL]\n       ccorelease notices [-out packaging/generated] [-go-licenses PATH]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet("render", flag.ExitOnError)

@@ -62,6 +62,7 @@ var distPackageArches = map[string]string{"amd64": "amd64", "arm64": "arm64"}
 var archiveMembers = []string{
 	"README.md",
 	"LICENSE",
+	"THIRD_PARTY_LICENSES",
 	"man/cco.1",
 	"completions/cco.bash",
 	"completions/_cco",
@@ -542,8 +543,9 @@ func binaryName(goos string) string {
 	return "cco"
 }
 
-// Each archive holds exactly the binary, README.md, LICENSE, the man page
-// and the four completions, at the top (no wrapping folder).
+// Each archive holds exactly the binary, README.md, LICENSE,
+// THIRD_PARTY_LICENSES, the man page and the four completions, at the top
+// (no wrapping folder).
 func TestDistArchiveContents(t *testing.T) {
 	r := loadRelease(t)
 	for _, name := range slices.Sorted(maps.Keys(r.archives)) {

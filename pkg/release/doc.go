@@ -1,8 +1,8 @@
 // Package release holds the tests that verify what the release pipeline puts
-// in dist/: artifacts, checksums, signatures, packages, SBOMs, the Homebrew
-// formula, the Scoop and winget manifests, and installers, and the release
-// workflow's order (nothing published before it is verified). It has no
-// code of its own.
+// in dist/: artifacts, checksums, signatures, packages, SBOMs, licence
+// notices, the Homebrew formula, the Scoop and winget manifests, and
+// installers, and the release workflow's order (nothing published before it
+// is verified). It has no code of its own.
 //
 // Most tests need a dist/ from a real GoReleaser run (CCO_DIST, set by
 // `task release:verify`) and skip without one. The formula and manifest

@@ -44,6 +44,8 @@ var packagedFiles = []packagedFile{
 	{"/usr/share/zsh/vendor-completions/_cco", 0o644, true, true},
 	{"/usr/share/fish/vendor_completions.d/cco.fish", 0o644, true, true},
 	{"/usr/share/doc/cco/copyright", 0o644, true, false},
+	{"/usr/share/doc/cco/THIRD_PARTY_LICENSES", 0o644, true, false},
+	{"/usr/share/licenses/cco/THIRD_PARTY_LICENSES", 0o644, false, true},
 	{"/usr/share/lintian/overrides/cco", 0o644, true, false},
 	{"/usr/share/licenses/cco/LICENSE", 0o644, false, true},
 }
@@ -51,12 +53,14 @@ var packagedFiles = []packagedFile{
 // packagedSources are installed files that are copies of files in the
 // repository.
 var packagedSources = map[string]string{
-	"/usr/lib/systemd/system/cco.service": "pkg/service/systemd/cco.service",
-	"/usr/lib/systemd/user/cco.service":   "pkg/service/systemd/cco-user.service",
-	"/etc/cco/config.toml":                "packaging/config.toml",
-	"/usr/share/doc/cco/copyright":        "packaging/deb/copyright",
-	"/usr/share/lintian/overrides/cco":    "nfpm/lintian-overrides",
-	"/usr/share/licenses/cco/LICENSE":     "LICENSE",
+	"/usr/lib/systemd/system/cco.service":          "pkg/service/systemd/cco.service",
+	"/usr/lib/systemd/user/cco.service":            "pkg/service/systemd/cco-user.service",
+	"/etc/cco/config.toml":                         "packaging/config.toml",
+	"/usr/share/doc/cco/copyright":                 "packaging/generated/copyright",
+	"/usr/share/doc/cco/THIRD_PARTY_LICENSES":      "packaging/generated/THIRD_PARTY_LICENSES",
+	"/usr/share/licenses/cco/THIRD_PARTY_LICENSES": "packaging/generated/THIRD_PARTY_LICENSES",
+	"/usr/share/lintian/overrides/cco":             "nfpm/lintian-overrides",
+	"/usr/share/licenses/cco/LICENSE":              "LICENSE",
 }
 
 // maintainerScripts maps dpkg's and rpm's names for each script to its source.
