@@ -122,8 +122,14 @@ func loadRelease(t *testing.T) *releaseUnderTest {
 	if dir == "" {
 		t.Skip("CCO_DIST not set: run task release:verify")
 	}
+	return loadReleaseFrom(t, dir)
+}
+
+// loadReleaseFrom returns the release in the dist folder dir.
+func loadReleaseFrom(t *testing.T, dir string) *releaseUnderTest {
+	t.Helper()
 	if !filepath.IsAbs(dir) {
-		t.Fatalf("CCO_DIST=%s: want an absolute path", dir)
+		t.Fatalf("%s: want an absolute path", dir)
 	}
 	repo, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {

@@ -119,6 +119,22 @@ func mustRunTool(t *testing.T, env []string, name string, args ...string) string
 // aptEnv keeps apt and dpkg from asking anything.
 var aptEnv = []string{"DEBIAN_FRONTEND=noninteractive"}
 
+// purgeCCO removes the cco package, if dpkg knows it, for a test's cleanup
+// (with a context of its own: the test's is done before cleanups run).
+func purgeCCO(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if exec.CommandContext(ctx, "dpkg-query", "-W", "cco").Run() != nil {
+		return
+	}
+	cmd := exec.CommandContext(ctx, "apt-get", "purge", "-y", "-o", "DPkg::Lock::Timeout=300", "cco")
+	cmd.Env = append(os.Environ(), aptEnv...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Logf("cleanup: apt-get purge cco: %v\n%s", err, out)
+		_ = exec.CommandContext(ctx, "dpkg", "--purge", "cco").Run()
+	}
+}
+
 // aptGet runs apt-get -y with a wait for the dpkg lock (other jobs on the
 // machine may hold it).
 func aptGet(t *testing.T, args ...string) string {
@@ -200,16 +216,7 @@ func TestDebPackage(t *testing.T) {
 	}
 	enabledLink := "/etc/systemd/system/multi-user.target.wants/cco.service"
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		if exec.CommandContext(ctx, "dpkg-query", "-W", "cco").Run() == nil {
-			cmd := exec.CommandContext(ctx, "apt-get", "purge", "-y", "-o", "DPkg::Lock::Timeout=300", "cco")
-			cmd.Env = append(os.Environ(), aptEnv...)
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Logf("cleanup: apt-get purge cco: %v\n%s", err, out)
-				_ = exec.CommandContext(ctx, "dpkg", "--purge", "cco").Run()
-			}
-		}
+		purgeCCO(t)
 		for _, p := range append(slices.Clone(serviceState), "/var/lib/private/cco", "/var/cache/private/cco", "/etc/cco", enabledLink) {
 			if err := os.RemoveAll(p); err != nil {
 				t.Logf("cleanup: %v", err)

@@ -55,15 +55,7 @@ func TestUpdateFromDist(t *testing.T) {
 		if err := os.WriteFile(exe, mustRead(t, old), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		// A snapshot's version sorts below any calendar version, so this
-		// asks for it by name and allows the "downgrade".
-		cmd := exec.CommandContext(ctx, exe, "update", "--yes", "--force", "--version", r.version)
-		home := t.TempDir()
-		cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME=", "XDG_DATA_HOME=", "XDG_CACHE_HOME=",
-			"CCO_GITHUB_API_URL="+gh.URL, "CCO_UPDATE_REPO=", "GITHUB_TOKEN=", "CCO_GITHUB_TOKEN=")
-		out, err := cmd.CombinedOutput()
+		out, err := runUpdateTo(t, exe, gh, r.version)
 		return exe, out, err
 	}
 
@@ -101,6 +93,19 @@ func TestUpdateFromDist(t *testing.T) {
 			t.Fatal("a refused update changed the installed binary")
 		}
 	})
+}
+
+// runUpdateTo runs `cco update` of the binary exe to version v through the
+// fake GitHub, in a home of its own. A snapshot's version sorts below any
+// calendar version, so it asks for v by name and allows the "downgrade".
+func runUpdateTo(t *testing.T, exe string, gh *fakegithub.GitHub, v string) ([]byte, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe, "update", "--yes", "--force", "--version", v)
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "XDG_CONFIG_HOME=", "XDG_DATA_HOME=", "XDG_CACHE_HOME=",
+		"CCO_GITHUB_API_URL="+gh.URL, "CCO_UPDATE_REPO=", "GITHUB_TOKEN=", "CCO_GITHUB_TOKEN=")
+	return cmd.CombinedOutput()
 }
 
 func mustRead(t *testing.T, path string) []byte {

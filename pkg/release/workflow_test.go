@@ -20,8 +20,10 @@ type workflowStep struct {
 
 // publishOrder checks that nothing leaves the draft before what was built
 // is verified: GoReleaser (into a draft), then every pkg/release test over
-// dist/, then the provenance attestation, then the release published, then
-// the tap and bucket. It returns what is out of place.
+// dist/, then the package repositories made (not pushed), then the
+// provenance attestation, then the release published, then the
+// repositories pushed, then the tap and bucket. It returns what is out of
+// place.
 func publishOrder(steps []workflowStep) error {
 	find := func(what string, match func(workflowStep) bool) (int, error) {
 		i := slices.IndexFunc(steps, match)
@@ -38,9 +40,11 @@ func publishOrder(steps []workflowStep) error {
 		{"runs the pkg/release tests over dist/ unfiltered", func(s workflowStep) bool {
 			return strings.Contains(s.Run, "go test") && strings.Contains(s.Run, "./pkg/release/") && !strings.Contains(s.Run, "-run")
 		}},
+		{"makes the package repositories", func(s workflowStep) bool { return strings.Contains(s.Run, ".ci/repos build") }},
 		{"attests build provenance", func(s workflowStep) bool { return strings.HasPrefix(s.Uses, "actions/attest-build-provenance@") }},
 		{"publishes the draft", func(s workflowStep) bool { return strings.Contains(s.Run, "--draft=false") }},
-		{"publishes the formula and manifest", func(s workflowStep) bool { return strings.Contains(s.Run, ".ci/publish") }},
+		{"publishes the package repositories", func(s workflowStep) bool { return strings.Contains(s.Run, ".ci/repos push") }},
+		{"publishes the formula and manifest", func(s workflowStep) bool { return strings.Contains(s.Run, ".ci/publish ") }},
 	}
 	last, lastWhat := -1, ""
 	for _, st := range stages {

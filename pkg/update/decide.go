@@ -67,9 +67,11 @@ type situation struct {
 	current string // the installed binary's version as it reports it; not always a release ("dev")
 	exe     string // the installed binary
 	method  Method
-	repo    string // owner/name, for messages
-	goos    string
-	goarch  string // also the architecture in a package manager's file names (Detector.Hint)
+	// fromRepo: apt or dnf has cco's repository (Detector.FromRepository).
+	fromRepo bool
+	repo     string // owner/name, for messages
+	goos     string
+	goarch   string // also the architecture in a package manager's file names (Detector.Hint)
 
 	// What the search found; found is false when no release had an
 	// archive for the platform.
@@ -131,7 +133,7 @@ func decide(s situation) (*Plan, error) {
 	}
 	plan.Available = true
 	if s.method.Managed() {
-		plan.Command = Detector{Arch: s.goarch}.Hint(s.method, latest.String())
+		plan.Command = hint(s.method, latest.String(), s.goarch, s.fromRepo)
 		plan.Action = fmt.Sprintf("nothing here: cco was installed with %s; run: %s", s.method.describe(), plan.Command)
 		return plan, nil
 	}

@@ -48,14 +48,15 @@ func TestValidateRequest(t *testing.T) {
 
 // A row of TestDecide: the situation in short, and the plan it must make.
 type decideRow struct {
-	name    string
-	current string
-	channel string
-	version string // Request.Version
-	force   bool
-	method  Method
-	latest  string // "" means nothing was found
-	asset   string // "" means the release's proper archive name
+	name     string
+	current  string
+	channel  string
+	version  string // Request.Version
+	force    bool
+	method   Method
+	fromRepo bool
+	latest   string // "" means nothing was found
+	asset    string // "" means the release's proper archive name
 
 	available, downgrade bool
 	command              string
@@ -149,6 +150,12 @@ func TestDecide(t *testing.T) {
 		{name: "rpm", current: "2025.11.1", method: RPM, latest: "2025.11.2", available: true,
 			command: "sudo dnf install ./cco-2025.11.2-1.x86_64.rpm   (download it from the release page)",
 			action:  "nothing here: cco was installed with an .rpm package; run: sudo dnf install ./cco-2025.11.2-1.x86_64.rpm   (download it from the release page)"},
+		{name: "deb from cco's apt repository", current: "2025.11.1", method: Deb, fromRepo: true, latest: "2025.11.2", available: true,
+			command: "sudo apt update && sudo apt upgrade cco",
+			action:  "nothing here: cco was installed with a .deb package (dpkg); run: sudo apt update && sudo apt upgrade cco"},
+		{name: "rpm from cco's dnf repository", current: "2025.11.1", method: RPM, fromRepo: true, latest: "2025.11.2", available: true,
+			command: "sudo dnf upgrade cco",
+			action:  "nothing here: cco was installed with an .rpm package; run: sudo dnf upgrade cco"},
 		{name: "package", current: "2025.11.1", method: Package, latest: "2025.11.2", available: true,
 			command: "install the cco 2025.11.2 package with the package manager that installed cco",
 			action:  "nothing here: cco was installed with a system package; run: install the cco 2025.11.2 package with the package manager that installed cco"},
@@ -175,7 +182,7 @@ func TestDecide(t *testing.T) {
 				method = Manual
 			}
 			s := situation{
-				req: req, want: want, current: tt.current, exe: exe, method: method,
+				req: req, want: want, current: tt.current, exe: exe, method: method, fromRepo: tt.fromRepo,
 				repo: "visiquate/cco", goos: "linux", goarch: "amd64",
 			}
 			if tt.latest != "" {

@@ -47,7 +47,17 @@ type Detector struct {
 	// RPMOwns reports whether the rpm database owns path; nil runs
 	// `rpm -qf PATH` when rpm is installed.
 	RPMOwns func(path string) bool
+	// Etc is the system's configuration folder, where Hint looks for cco's
+	// apt or dnf repository; "" is /etc.
+	Etc string
 }
+
+// Where cco's package repositories are (README's Install section); a
+// system whose apt or dnf names them upgrades cco from there.
+const (
+	aptRepoURL = "visiquate.github.io/cco/apt"
+	rpmRepoURL = "visiquate.github.io/cco/rpm"
+)
 
 // Detect returns how the binary at exe was installed. exe should be the
 // path with symbolic links resolved.
@@ -81,10 +91,15 @@ func (d Detector) Detect(exe string) Method {
 // Hint is the command that updates an install of method m to version v
 // (empty when unknown), for the user to run.
 func (d Detector) Hint(m Method, v string) string {
+	return hint(m, v, d.Arch, d.FromRepository(m))
+}
+
+// hint is Hint with what it looks up given: the architecture in package
+// file names, and whether apt or dnf has cco's repository.
+func hint(m Method, v, arch string, fromRepo bool) string {
 	if v == "" {
 		v = "VERSION"
 	}
-	arch := d.Arch
 	switch m {
 	case Homebrew:
 		return "brew upgrade cco"
@@ -93,8 +108,14 @@ func (d Detector) Hint(m Method, v string) string {
 	case Winget:
 		return "winget upgrade visiquate.cco"
 	case Deb:
+		if fromRepo {
+			return "sudo apt update && sudo apt upgrade cco"
+		}
 		return fmt.Sprintf("sudo apt install ./cco_%s_%s.deb   (download it from the release page)", v, arch)
 	case RPM:
+		if fromRepo {
+			return "sudo dnf upgrade cco"
+		}
 		return fmt.Sprintf("sudo dnf install ./%s   (download it from the release page)", rpmName(v, arch))
 	case Package:
 		return fmt.Sprintf("install the cco %s package with the package manager that installed cco", v)
@@ -102,6 +123,51 @@ func (d Detector) Hint(m Method, v string) string {
 		return "go install github.com/visiquate/cco/cmd/cco@main"
 	}
 	return "cco update"
+}
+
+// FromRepository reports whether apt (for a Deb install) or dnf (for an
+// RPM one) is set up with cco's package repository: a source file named as
+// the README names it (cco.sources, cco.repo, cco-beta.repo), or one that
+// names the repository's address on a line not commented out.
+func (d Detector) FromRepository(m Method) bool {
+	etc := d.Etc
+	if etc == "" {
+		etc = "/etc"
+	}
+	var url string
+	var named, patterns []string
+	switch m {
+	case Deb:
+		url = aptRepoURL
+		named = []string{"apt/sources.list.d/cco.sources", "apt/sources.list.d/cco.list"}
+		patterns = []string{"apt/sources.list", "apt/sources.list.d/*.list", "apt/sources.list.d/*.sources"}
+	case RPM:
+		url = rpmRepoURL
+		named = []string{"yum.repos.d/cco.repo", "yum.repos.d/cco-beta.repo"}
+		patterns = []string{"yum.repos.d/*.repo"}
+	default:
+		return false
+	}
+	for _, name := range named {
+		if fi, err := os.Stat(filepath.Join(etc, name)); err == nil && fi.Mode().IsRegular() {
+			return true
+		}
+	}
+	for _, pattern := range patterns {
+		files, _ := filepath.Glob(filepath.Join(etc, pattern))
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				continue
+			}
+			for line := range strings.Lines(string(data)) {
+				if line = strings.TrimSpace(line); !strings.HasPrefix(line, "#") && strings.Contains(line, url) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 func (d Detector) dpkgOwns(exe string) bool {

@@ -251,10 +251,12 @@ func (u *Updater) Check(ctx context.Context, req Request) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	method := u.cfg.Detector.Detect(u.exe)
 	s := situation{
 		req: req, want: want,
-		current: u.currentVersion(ctx), exe: u.exe, method: u.cfg.Detector.Detect(u.exe),
-		repo: u.cfg.Repo, goos: u.cfg.GOOS, goarch: u.cfg.GOARCH,
+		current: u.currentVersion(ctx), exe: u.exe, method: method,
+		fromRepo: u.cfg.Detector.FromRepository(method),
+		repo:     u.cfg.Repo, goos: u.cfg.GOOS, goarch: u.cfg.GOARCH,
 	}
 	repo := selfupdate.NewRepositorySlug(u.owner, u.repo)
 	var rel *selfupdate.Release

@@ -182,7 +182,7 @@ func TestDetect(t *testing.T) {
 			t.Errorf("%s: Detect(%s) = %s, want %s", tt.name, tt.exe, got, tt.want)
 		}
 	}
-	d := Detector{Arch: "amd64"}
+	d := Detector{Arch: "amd64", Etc: t.TempDir()}
 	for m, want := range map[Method]string{
 		Homebrew: "brew upgrade cco",
 		Scoop:    "scoop update cco",
@@ -193,6 +193,39 @@ func TestDetect(t *testing.T) {
 	} {
 		if got := d.Hint(m, "2025.11.2"); !strings.HasPrefix(got, want) {
 			t.Errorf("Hint(%s) = %q, want it to start with %q", m, got, want)
+		}
+	}
+}
+
+// A system that added cco's apt or dnf repository as the README says gets
+// its package manager's upgrade; one that names it only in a comment, or
+// names another repository, is told to download the package.
+func TestHintRepository(t *testing.T) {
+	for _, tt := range []struct {
+		name, file, text string
+		m                Method
+		want             string
+	}{
+		{"apt deb822", "apt/sources.list.d/cco.sources", "Types: deb\nURIs: https://visiquate.github.io/cco/apt\nSuites: stable\n", Deb, "sudo apt update && sudo apt upgrade cco"},
+		{"apt, the README's file", "apt/sources.list.d/cco.sources", "URIs: http://127.0.0.1:8080/apt\n", Deb, "sudo apt update && sudo apt upgrade cco"},
+		{"apt one-line", "apt/sources.list.d/visiquate.list", "deb [signed-by=/etc/apt/keyrings/cco.asc] https://visiquate.github.io/cco/apt beta main\n", Deb, "sudo apt update && sudo apt upgrade cco"},
+		{"apt commented out", "apt/sources.list.d/other.sources", "# URIs: https://visiquate.github.io/cco/apt\n", Deb, "sudo apt install ./cco_2025.11.2_amd64.deb"},
+		{"apt another repository", "apt/sources.list", "deb http://deb.example/debian stable main\n", Deb, "sudo apt install ./cco_2025.11.2_amd64.deb"},
+		{"dnf", "yum.repos.d/cco.repo", "[cco]\nbaseurl=https://visiquate.github.io/cco/rpm/stable\n", RPM, "sudo dnf upgrade cco"},
+		{"dnf, another name", "yum.repos.d/tools.repo", "[cco]\nbaseurl=https://visiquate.github.io/cco/rpm/stable\n", RPM, "sudo dnf upgrade cco"},
+		{"dnf beta", "yum.repos.d/cco-beta.repo", "[cco-beta]\nbaseurl=https://visiquate.github.io/cco/rpm/beta\n", RPM, "sudo dnf upgrade cco"},
+		{"dnf, apt's file", "apt/sources.list.d/cco.sources", "URIs: https://visiquate.github.io/cco/apt\n", RPM, "sudo dnf install ./cco-2025.11.2-1.x86_64.rpm"},
+	} {
+		etc := t.TempDir()
+		path := filepath.Join(etc, tt.file)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(tt.text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got := (Detector{Arch: "amd64", Etc: etc}).Hint(tt.m, "2025.11.2"); !strings.HasPrefix(got, tt.want) {
+			t.Errorf("%s: Hint = %q, want it to start with %q", tt.name, got, tt.want)
 		}
 	}
 }
