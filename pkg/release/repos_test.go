@@ -39,37 +39,67 @@ func readmeCommands(t *testing.T, repo, name string) []string {
 const siteURL = "https://visiquate.github.io/cco"
 
 // repoSite is a copy of cco's package repositories (what GitHub Pages
-// serves), made by the release's script with a key of the test's own and
-// served on 127.0.0.1.
+// serves) served on 127.0.0.1: made by the release's script with a key of
+// the test's own, or, when CCO_REPO_SITE names one, the release
+// workflow's own, signed with the real key and not yet pushed.
 type repoSite struct {
-	dir, key, script string
-	srv              *httptest.Server
+	dir, script string
+	key         string // the armored secret key; "" for the workflow's site
+	pub         string // the file with the public key the site must carry
+	suite       string // where the release under test is: stable, or beta for a prerelease
+	srv         *httptest.Server
 }
 
-// newRepoSite makes the repositories with r's packages in the stable suite.
+// newRepoSite makes the repositories with r's packages in the stable suite,
+// or serves a copy of CCO_REPO_SITE.
 func newRepoSite(t *testing.T, r *releaseUnderTest) *repoSite {
 	t.Helper()
-	requireTools(t, "apt-ftparchive", "createrepo_c", "rpmsign", "gpg")
-	s := &repoSite{dir: t.TempDir(), key: newRepoKey(t), script: filepath.Join(r.repo, "packaging", "scripts", "repos.sh")}
+	s := &repoSite{dir: t.TempDir(), script: filepath.Join(r.repo, "packaging", "scripts", "repos.sh"), suite: "stable"}
 	s.srv = httptest.NewServer(http.FileServer(http.Dir(s.dir)))
 	t.Cleanup(s.srv.Close)
+	if published := os.Getenv("CCO_REPO_SITE"); published != "" {
+		if err := os.CopyFS(s.dir, os.DirFS(published)); err != nil {
+			t.Fatal(err)
+		}
+		s.pub = filepath.Join(r.repo, "packaging", "repo", "cco.asc")
+		if strings.Contains(r.version, "-") {
+			s.suite = "beta"
+		}
+		s.pointRepoFiles(t)
+		return s
+	}
+	requireTools(t, "apt-ftparchive", "createrepo_c", "rpmsign", "gpg")
+	var public string
+	s.key, public = newRepoKey(t)
+	s.pub = filepath.Join(t.TempDir(), "cco.asc")
+	if err := os.WriteFile(s.pub, []byte(public), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	s.add(t, "stable", r)
 	return s
 }
 
 // add puts the release's four packages into suite and signs the
-// repositories again, as the release workflow does; the .repo files are
-// pointed at the test's server.
+// repositories again, as the release workflow does.
 func (s *repoSite) add(t *testing.T, suite string, r *releaseUnderTest, env ...string) {
 	t.Helper()
+	if s.key == "" {
+		t.Skip("CCO_REPO_SITE: the release's own repositories, which the test cannot sign")
+	}
 	args := []string{s.script, s.dir, suite}
 	for _, arch := range []string{"amd64", "arm64"} {
 		args = append(args, r.path(r.pkg("deb", arch)), r.path(r.pkg("rpm", arch)))
 	}
 	mustRunTool(t, append([]string{"REPO_SIGNING_KEY=" + s.key}, env...), "sh", args...)
+	s.pointRepoFiles(t)
+}
+
+// pointRepoFiles points the .repo files at the test's server.
+func (s *repoSite) pointRepoFiles(t *testing.T) {
+	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(s.dir, "rpm", "*.repo"))
 	if len(files) != 2 {
-		t.Fatalf("repos.sh wrote %d .repo files, want cco.repo and cco-beta.repo", len(files))
+		t.Fatalf("the site has %d .repo files, want cco.repo and cco-beta.repo", len(files))
 	}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
@@ -83,6 +113,15 @@ func (s *repoSite) add(t *testing.T, suite string, r *releaseUnderTest, env ...s
 			t.Fatal(err)
 		}
 	}
+}
+
+// readmeReplacements are what the README's commands need changed besides
+// the address: a beta is in the beta suite, as the README says.
+func (s *repoSite) readmeReplacements() []string {
+	if s.suite == "beta" {
+		return []string{"Suites: stable", "Suites: beta", "rpm/cco.repo", "rpm/cco-beta.repo"}
+	}
+	return nil
 }
 
 // runReadme runs the README's command c as written, with the site's
@@ -101,13 +140,13 @@ func (s *repoSite) runReadme(t *testing.T, c string, replace ...string) {
 }
 
 // newRepoKey makes a signing key as `task release:repo-keygen` does and
-// returns it armored, secret half included.
-func newRepoKey(t *testing.T) string {
+// returns it armored: the secret key (public half included), and the
+// public key alone.
+func newRepoKey(t *testing.T) (secret, public string) {
 	t.Helper()
-	home := t.TempDir()
-	env := []string{"GNUPGHOME=" + home}
+	env := []string{"GNUPGHOME=" + t.TempDir()}
 	mustRunTool(t, env, "gpg", "--batch", "--passphrase", "", "--quick-gen-key", "cco repo test <repo-test@localhost>", "rsa4096", "sign", "never")
-	return mustRunTool(t, env, "gpg", "--batch", "--armor", "--export-secret-keys")
+	return mustRunTool(t, env, "gpg", "--batch", "--armor", "--export-secret-keys"), mustRunTool(t, env, "gpg", "--batch", "--armor", "--export")
 }
 
 // aptFrom runs apt-get with only the sources in parts and lists of its own,
@@ -160,7 +199,7 @@ func TestAptRepository(t *testing.T) {
 
 	site := newRepoSite(t, r)
 	for _, c := range readmeCommands(t, r.repo, "apt-repository") {
-		site.runReadme(t, c)
+		site.runReadme(t, c, site.readmeReplacements()...)
 	}
 	for _, p := range []string{keyring, sources} {
 		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o644 {
@@ -271,7 +310,7 @@ func TestAptRepository(t *testing.T) {
 		}
 	}
 	t.Run("another key", func(t *testing.T) {
-		other := newRepoKey(t)
+		other, _ := newRepoKey(t)
 		refused(t, func(dir string) {
 			home := t.TempDir()
 			env := []string{"GNUPGHOME=" + home}
@@ -281,7 +320,7 @@ func TestAptRepository(t *testing.T) {
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("gpg --import: %v\n%s", err, out)
 			}
-			rel := filepath.Join(dir, "apt", "dists", "stable")
+			rel := filepath.Join(dir, "apt", "dists", site.suite)
 			os.Remove(filepath.Join(rel, "InRelease"))
 			os.Remove(filepath.Join(rel, "Release.gpg"))
 			mustRunTool(t, env, "gpg", "--batch", "--yes", "--clearsign", "--output", filepath.Join(rel, "InRelease"), filepath.Join(rel, "Release"))
@@ -290,7 +329,7 @@ func TestAptRepository(t *testing.T) {
 	t.Run("altered Packages", func(t *testing.T) {
 		refused(t, func(dir string) {
 			for _, arch := range []string{"amd64", "arm64"} {
-				p := filepath.Join(dir, "apt", "dists", "stable", "main", "binary-"+arch)
+				p := filepath.Join(dir, "apt", "dists", site.suite, "main", "binary-"+arch)
 				f, err := os.OpenFile(filepath.Join(p, "Packages"), os.O_APPEND|os.O_WRONLY, 0)
 				if err != nil {
 					t.Fatal(err)
@@ -313,16 +352,16 @@ func TestRpmRepository(t *testing.T) {
 	r := loadRelease(t)
 	requireTools(t, "rpm", "curl")
 	site := newRepoSite(t, r)
-	stable := filepath.Join(site.dir, "rpm", "stable")
+	rpms := filepath.Join(site.dir, "rpm", site.suite)
 	home := t.TempDir()
 	gpgEnv := []string{"GNUPGHOME=" + home}
 	mustRunTool(t, gpgEnv, "gpg", "--batch", "--import", filepath.Join(site.dir, "cco.asc"))
-	if got, want := fingerprints(t, filepath.Join(site.dir, "cco.asc")), fingerprints(t, "-", site.key); got != want {
-		t.Fatalf("the site's cco.asc is key %s, but it was signed with %s", got, want)
+	if got, want := fingerprints(t, filepath.Join(site.dir, "cco.asc")), fingerprints(t, site.pub); got != want {
+		t.Fatalf("the site's cco.asc is key %s, but it should be %s's, %s", got, site.pub, want)
 	}
 
 	t.Run("metadata signature", func(t *testing.T) {
-		md := filepath.Join(stable, "repodata", "repomd.xml")
+		md := filepath.Join(rpms, "repodata", "repomd.xml")
 		mustRunTool(t, gpgEnv, "gpg", "--batch", "--verify", md+".asc", md)
 		spoiled := filepath.Join(t.TempDir(), "repomd.xml")
 		data, err := os.ReadFile(md)
@@ -342,7 +381,7 @@ func TestRpmRepository(t *testing.T) {
 		mustRunTool(t, nil, "rpm", "--dbpath", db, "--import", filepath.Join(site.dir, "cco.asc"))
 		for _, arch := range []string{"amd64", "arm64"} {
 			name := r.pkg("rpm", arch)
-			out := mustRunTool(t, nil, "rpm", "--dbpath", db, "-K", filepath.Join(stable, name))
+			out := mustRunTool(t, nil, "rpm", "--dbpath", db, "-K", filepath.Join(rpms, name))
 			if !strings.Contains(out, "signatures OK") {
 				t.Errorf("rpm -K %s: %q, want its signatures OK", name, out)
 			}
@@ -365,12 +404,12 @@ func TestRpmRepository(t *testing.T) {
 		}
 		reposDir, root := t.TempDir(), t.TempDir()
 		shellInto(t, root)
-		site.runReadme(t, cmds[0], "/etc/yum.repos.d", reposDir)
+		site.runReadme(t, cmds[0], append(site.readmeReplacements(), "/etc/yum.repos.d", reposDir)...)
 		conf, err := os.ReadFile(filepath.Join(reposDir, "cco.repo"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []string{"gpgcheck=1", "repo_gpgcheck=1", "baseurl=" + site.srv.URL + "/rpm/stable"} {
+		for _, want := range []string{"gpgcheck=1", "repo_gpgcheck=1", "baseurl=" + site.srv.URL + "/rpm/" + site.suite} {
 			if !slices.Contains(nonEmptyLines(string(conf)), want) {
 				t.Errorf("cco.repo has no line %s:\n%s", want, conf)
 			}
@@ -418,13 +457,11 @@ func TestRpmRepository(t *testing.T) {
 	})
 }
 
-// fingerprints returns the fingerprints of the keys in the armored file
-// (or, for "-", in the text given).
-func fingerprints(t *testing.T, file string, text ...string) string {
+// fingerprints returns the fingerprints of the keys in the armored file.
+func fingerprints(t *testing.T, file string) string {
 	t.Helper()
 	cmd := exec.Command("gpg", "--batch", "--with-colons", "--show-keys", file)
 	cmd.Env = append(os.Environ(), "GNUPGHOME="+t.TempDir())
-	cmd.Stdin = strings.NewReader(strings.Join(text, ""))
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("gpg --show-keys %s: %v", file, err)

@@ -13,15 +13,16 @@ import (
 
 // workflowStep is what the order check reads of a step.
 type workflowStep struct {
-	Name string `yaml:"name"`
-	Uses string `yaml:"uses"`
-	Run  string `yaml:"run"`
+	Name string            `yaml:"name"`
+	Uses string            `yaml:"uses"`
+	Run  string            `yaml:"run"`
+	Env  map[string]string `yaml:"env"`
 }
 
 // publishOrder checks that nothing leaves the draft before what was built
-// is verified: GoReleaser (into a draft), then every pkg/release test over
-// dist/, then the package repositories made (not pushed), then the
-// provenance attestation, then the release published, then the
+// is verified: GoReleaser (into a draft), then the package repositories
+// made (not pushed), then every pkg/release test over dist/ and them, then
+// the provenance attestation, then the release published, then the
 // repositories pushed, then the tap and bucket. It returns what is out of
 // place.
 func publishOrder(steps []workflowStep) error {
@@ -37,10 +38,10 @@ func publishOrder(steps []workflowStep) error {
 		match func(workflowStep) bool
 	}{
 		{"runs GoReleaser", func(s workflowStep) bool { return strings.Contains(s.Run, "goreleaser release") }},
+		{"makes the package repositories", func(s workflowStep) bool { return strings.Contains(s.Run, ".ci/repos build") }},
 		{"runs the pkg/release tests over dist/ unfiltered", func(s workflowStep) bool {
 			return strings.Contains(s.Run, "go test") && strings.Contains(s.Run, "./pkg/release/") && !strings.Contains(s.Run, "-run")
 		}},
-		{"makes the package repositories", func(s workflowStep) bool { return strings.Contains(s.Run, ".ci/repos build") }},
 		{"attests build provenance", func(s workflowStep) bool { return strings.HasPrefix(s.Uses, "actions/attest-build-provenance@") }},
 		{"publishes the draft", func(s workflowStep) bool { return strings.Contains(s.Run, "--draft=false") }},
 		{"publishes the package repositories", func(s workflowStep) bool { return strings.Contains(s.Run, ".ci/repos push") }},
@@ -78,6 +79,13 @@ func TestReleaseWorkflowPublishesLast(t *testing.T) {
 	}
 	if err := publishOrder(job.Steps); err != nil {
 		t.Error(err)
+	}
+	// The tests install from the repositories that will be pushed, not
+	// only from ones they make themselves.
+	for _, s := range job.Steps {
+		if strings.Contains(s.Run, "./pkg/release/") && (s.Env["CCO_REPO_SITE"] == "" || !strings.Contains(s.Run, "CCO_REPO_SITE")) {
+			t.Errorf("the step %q does not give the tests the built repositories (CCO_REPO_SITE, kept through sudo)", s.Name)
+		}
 	}
 	for perm, want := range map[string]string{"contents": "write", "id-token": "write", "attestations": "write"} {
 		if got := wf.Permissions[perm]; got != want {
