@@ -35,6 +35,7 @@ var layers = map[string][]string{
 	"pkg/fakegithub": {"pkg/ccoproc"},
 	"pkg/ccoproc":    {},
 	"pkg/golden":     {},
+	"pkg/realdb":     {},
 	"pkg/e2e":        {},
 	"pkg/control":    {},
 	"pkg/dashboard":  {},

@@ -88,14 +88,20 @@ func runStats(ctx context.Context, sys *System, o statsOptions) error {
 
 // offlineStats reads the database directly when no instance runs.
 func offlineStats(ctx context.Context, sys *System, cfg config.Config, rangeName string) (*control.Stats, error) {
-	path, err := config.SQLitePath(cfg.Database.URL)
-	if err != nil {
-		return nil, &config.Error{Key: "database.url", Msg: err.Error()}
+	opts := store.Options{Now: sys.Now}
+	if config.IsPostgresURL(cfg.Database.URL) {
+		opts.URL, opts.Name = cfg.Database.URL, config.RedactURL(cfg.Database.URL)
+	} else {
+		path, err := config.SQLitePath(cfg.Database.URL)
+		if err != nil {
+			return nil, &config.Error{Key: "database.url", Msg: err.Error()}
+		}
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no analytics yet: %s does not exist (it is created by `cco run`)", path)
+		}
+		opts.Path = path
 	}
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("no analytics yet: %s does not exist (it is created by `cco run`)", path)
-	}
-	db, err := store.Open(ctx, store.Options{Path: path, Now: sys.Now})
+	db, err := store.Open(ctx, opts)
 	if err != nil {
 		return nil, err
 	}

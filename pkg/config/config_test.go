@@ -153,7 +153,8 @@ func TestResolveErrors(t *testing.T) {
 		{name: "bool", file: "[cache]\nenabled = \"maybe\"\n", want: `cache.enabled: "maybe" is not true or false`},
 		{name: "log level", env: []string{"CCO_LOG_LEVEL", "loud"}, want: `CCO_LOG_LEVEL: log.level: "loud" is not one of trace, debug, info, warn, error`},
 		{name: "upstream", env: []string{"CCO_UPSTREAM_URL", "ftp://x"}, want: `upstream.url: "ftp://x" is not an http(s) URL`},
-		{name: "database scheme", env: []string{"CCO_DATABASE_URL", "postgres://x"}, want: `database.url: "postgres://x" is not a sqlite:// URL`},
+		{name: "database scheme", env: []string{"CCO_DATABASE_URL", "mysql://x"}, want: `database.url: "mysql://x" is not a sqlite:// URL (want sqlite:///path/to/analytics.db), or postgres://user@host/db`},
+		{name: "postgres without a host", env: []string{"CCO_DATABASE_URL", "postgres://:s3cret@/cco"}, want: `database.url: postgres://:xxxxx@/cco is not a postgres:// URL with a host`},
 		{name: "database relative", env: []string{"CCO_DATABASE_URL", "sqlite://a.db"}, want: `the path must be absolute`},
 		{name: "log size minimum", file: "[log]\nmax_size = 1000\n", want: "log.max_size: 1000 is below the minimum of 1MiB"},
 		{name: "shutdown timeout minimum", file: "[server]\nshutdown_timeout = \"10ms\"\n", want: "server.shutdown_timeout: 10ms is below the minimum of 1s"},
@@ -237,6 +238,31 @@ func TestSettingsListing(t *testing.T) {
 	}
 	if _, err := r.Value("nope.key"); err == nil || !strings.Contains(err.Error(), `unknown key "nope.key"`) {
 		t.Errorf("Value of unknown key: %v", err)
+	}
+}
+
+// A PostgreSQL URL is taken as given, and shown without its password.
+func TestDatabaseURLRedacted(t *testing.T) {
+	const u = "postgres://cco:s3cret@db.internal:5432/cco?sslmode=require"
+	lookupEnv, environ := envOf("CCO_DATABASE_URL", u)
+	r, err := Resolve(Input{Paths: testPaths, LookupEnv: lookupEnv, Environ: environ})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Config.Database.URL != u {
+		t.Errorf("Database.URL = %q, want %q", r.Config.Database.URL, u)
+	}
+	got, err := r.Value("database.url")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "postgres://cco:xxxxx@db.internal:5432/cco?sslmode=require"; got != want {
+		t.Errorf("config get database.url = %q, want %q", got, want)
+	}
+	for _, st := range r.Settings() {
+		if strings.Contains(st.Value, "s3cret") {
+			t.Errorf("config show: %s = %q", st.Key, st.Value)
+		}
 	}
 }
 

@@ -138,16 +138,21 @@ var settings = []setting{
 	durationSetting("cache.ttl", "CCO_CACHE_TTL", "1h", "how long a cached answer lives (seconds or 90s, 1h, ...)", time.Second,
 		func(c *Config) *time.Duration { return &c.Cache.TTL }),
 	{
-		key: "database.url", env: "CCO_DATABASE_URL", doc: "analytics database (sqlite:///path/to/analytics.db)",
+		key: "database.url", env: "CCO_DATABASE_URL", doc: "analytics database: a SQLite file (sqlite:///path/to/analytics.db) or PostgreSQL (postgres://user@host/db; the password from PGPASSWORD or ~/.pgpass, or in the URL, never shown)",
 		def: func(p Paths) string { return SQLiteURL(filepath.Join(p.DataDir, "analytics.db")) },
 		parse: func(raw string, c *Config) error {
-			if _, err := SQLitePath(raw); err != nil {
-				return err
+			if IsPostgresURL(raw) {
+				u, err := url.Parse(raw)
+				if err != nil || u.Host == "" {
+					return fmt.Errorf("%s is not a postgres:// URL with a host (want postgres://user@host:5432/db)", RedactURL(raw))
+				}
+			} else if _, err := SQLitePath(raw); err != nil {
+				return fmt.Errorf("%w, or postgres://user@host/db", err)
 			}
 			c.Database.URL = raw
 			return nil
 		},
-		format: func(c *Config) string { return c.Database.URL },
+		format: func(c *Config) string { return RedactURL(c.Database.URL) },
 	},
 	durationSetting("database.retention", "CCO_DATABASE_RETENTION", "365d", "how long analytics rows are kept (0 keeps them all)", 0,
 		func(c *Config) *time.Duration { return &c.Database.Retention }),
@@ -351,6 +356,25 @@ func FormatDuration(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// IsPostgresURL reports whether u names a PostgreSQL database.
+func IsPostgresURL(u string) bool {
+	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
+}
+
+// RedactURL is u with any password (user:password@, or a password
+// parameter) replaced by xxxxx, for output and logs.
+func RedactURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(a URL that does not parse)"
+	}
+	if q := p.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		p.RawQuery = q.Encode()
+	}
+	return p.Redacted()
 }
 
 // SQLiteURL turns a file path into a sqlite:// database URL.

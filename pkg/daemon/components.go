@@ -34,7 +34,7 @@ type components struct {
 	proxy    *proxy.Proxy
 	metrics  *metrics.Metrics
 	live     *live.Hub
-	dbPath   string
+	dbPath   string // the SQLite file, or the PostgreSQL URL without its password
 }
 
 // openComponents opens the analytics database, loads the prices, builds the
@@ -50,15 +50,20 @@ func openComponents(ctx context.Context, cfg config.Config, o Options, logger *l
 	if err != nil {
 		return nil, nil, err
 	}
-	if c.dbPath, err = config.SQLitePath(cfg.Database.URL); err != nil {
-		return nil, nil, &config.Error{Key: "database.url", Msg: err.Error()}
-	}
-	c.store, err = store.Open(ctx, store.Options{
-		Path:      c.dbPath,
+	dbOpts := store.Options{
 		Retention: cfg.Database.Retention,
 		Now:       o.Now,
 		OnError:   func(err error) { logger.WithError(err).Warn("analytics write failed") },
-	})
+	}
+	if config.IsPostgresURL(cfg.Database.URL) {
+		dbOpts.URL, dbOpts.Name = cfg.Database.URL, config.RedactURL(cfg.Database.URL)
+		c.dbPath = dbOpts.Name
+	} else if dbOpts.Path, err = config.SQLitePath(cfg.Database.URL); err != nil {
+		return nil, nil, &config.Error{Key: "database.url", Msg: err.Error()}
+	} else {
+		c.dbPath = dbOpts.Path
+	}
+	c.store, err = store.Open(ctx, dbOpts)
 	if err != nil {
 		return nil, nil, err
 	}

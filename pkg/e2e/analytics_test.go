@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/visiquate/cco/pkg/ccoproc"
 	"github.com/visiquate/cco/pkg/control"
 	"github.com/visiquate/cco/pkg/fakeapi"
+	"github.com/visiquate/cco/pkg/realdb"
 )
 
 // byModel answers each model with usage chosen for hand-computable costs.
@@ -56,10 +58,52 @@ var wantTotals = control.Totals{
 }
 
 // /api/stats and `cco stats` agree with a hand-computed fixture, to the cent
-// and below.
+// and below, on SQLite (the default) and on PostgreSQL (database.url), whose
+// password never shows in the log, /health or `config show`.
 func TestStatsAgreeWithHandComputedFixture(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { statsAgreeWithFixture(t, nil, nil) })
+	t.Run("postgres", func(t *testing.T) {
+		pg := realdb.StartPostgres(t)
+		// Trust authentication ignores the password; it is here to be hidden.
+		url := strings.Replace(pg.URL(""), "postgres://cco@", "postgres://cco:s3cret-pw@", 1)
+		statsAgreeWithFixture(t, []string{"CCO_DATABASE_URL=" + url}, func(cco *ccoproc.Instance) {
+			var seen []string
+			for _, args := range [][]string{{"config", "get", "database.url"}, {"config", "show"}, {"status", "--json"}} {
+				cmd := exec.Command(ccoBin, args...)
+				cmd.Env = cco.Cmd.Env
+				out, err := cmd.CombinedOutput()
+				if err != nil {
+					t.Errorf("cco %s: %v\n%s", strings.Join(args, " "), err, out)
+				}
+				seen = append(seen, string(out))
+			}
+			if !strings.Contains(seen[0], "postgres://cco:xxxxx@127.0.0.1") {
+				t.Errorf("cco config get database.url = %q, want the URL with its password as xxxxx", seen[0])
+			}
+			for _, path := range []string{"/health", "/api/instance"} {
+				resp, err := http.Get(cco.URL + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				seen = append(seen, string(b))
+			}
+			for _, text := range append(seen, cco.Log()) {
+				if strings.Contains(text, "s3cret-pw") {
+					t.Errorf("the database password leaked:\n%s", text)
+				}
+			}
+		})
+	})
+}
+
+// statsAgreeWithFixture runs the fixture through an instance started with
+// env, calls whileRunning (if any) before stopping it, and reads the
+// stats again offline.
+func statsAgreeWithFixture(t *testing.T, env []string, whileRunning func(*ccoproc.Instance)) {
 	u := fakeapi.NewUpstream(t, fakeapi.Options{Scenario: byModel})
-	cco := ccoproc.StartCCO(t, ccoBin, nil, "--upstream", u.URL)
+	cco := ccoproc.StartCCO(t, ccoBin, env, "--upstream", u.URL)
 	client := anthropic.NewClient(option.WithBaseURL(cco.URL), option.WithAPIKey("sk-ant-api03-stats"), option.WithMaxRetries(0))
 	ctx := context.Background()
 	ask := func(model string) error {
@@ -149,6 +193,10 @@ func TestStatsAgreeWithHandComputedFixture(t *testing.T) {
 		if !strings.Contains(table, want) {
 			t.Errorf("cco stats lacks %q:\n%s", want, table)
 		}
+	}
+
+	if whileRunning != nil {
+		whileRunning(cco)
 	}
 
 	// With the instance stopped, cco stats reads the database itself.

@@ -58,24 +58,12 @@ func loadMigrations(fsys fs.FS) ([]migration, error) {
 	return ms, nil
 }
 
-// userVersion reads PRAGMA user_version, where the store keeps the number of
-// the last migration applied.
-func userVersion(ctx context.Context, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}) (int, error) {
-	var v int
-	if err := q.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
-		return 0, fmt.Errorf("read schema version: %w", err)
-	}
-	return v, nil
-}
-
 // migrate brings db up to the last of ms, each migration in its own
 // transaction together with its user_version bump, so a failed migration
 // leaves the schema as the previous one left it. A database newer than ms
 // is refused before anything is touched.
-func migrate(ctx context.Context, db *sql.DB, ms []migration) error {
-	v, err := userVersion(ctx, db)
+func migrate(ctx context.Context, eng *engine, db *sql.DB, ms []migration) error {
+	v, err := eng.version(ctx, db)
 	if err != nil {
 		return err
 	}
@@ -86,23 +74,35 @@ func migrate(ctx context.Context, db *sql.DB, ms []migration) error {
 		if m.version <= v {
 			continue
 		}
-		if err := applyMigration(ctx, db, m); err != nil {
+		if err := applyMigration(ctx, eng, db, m); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func applyMigration(ctx context.Context, db *sql.DB, m migration) error {
-	// BeginTx is BEGIN IMMEDIATE (see dsn): the version is read under the
-	// write lock, so two processes opening the same file apply each
-	// migration once.
-	tx, err := db.BeginTx(ctx, nil)
+func applyMigration(ctx context.Context, eng *engine, db *sql.DB, m migration) error {
+	// The version is read under the engine's lock (SQLite: BeginTx is
+	// BEGIN IMMEDIATE, see dsn; PostgreSQL: an advisory lock taken before
+	// the transaction begins, so that the transaction sees the schema the
+	// lock's previous holder committed), so two processes opening the same
+	// database apply each migration once.
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migration %s: %w", m.name, err)
+	}
+	defer conn.Close()
+	unlock, err := eng.lock(ctx, conn)
+	if err != nil {
+		return fmt.Errorf("migration %s: lock: %w", m.name, err)
+	}
+	defer unlock()
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("migration %s: begin: %w", m.name, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	v, err := userVersion(ctx, tx)
+	v, err := eng.version(ctx, tx)
 	if err != nil {
 		return fmt.Errorf("migration %s: %w", m.name, err)
 	}
@@ -115,7 +115,7 @@ func applyMigration(ctx context.Context, db *sql.DB, m migration) error {
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return fmt.Errorf("migration %s: %w", m.name, err)
 	}
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", m.version)); err != nil {
+	if err := eng.setVersion(ctx, tx, m.version); err != nil {
 		return fmt.Errorf("migration %s: set schema version: %w", m.name, err)
 	}
 	if err := tx.Commit(); err != nil {

@@ -55,7 +55,7 @@ func TestMigrateFromV1(t *testing.T) {
 		t.Fatal(err)
 	}
 	old := rawDB(t, path)
-	if err := migrate(ctx, old, ms[:1]); err != nil {
+	if err := migrate(ctx, sqliteEngine, old, ms[:1]); err != nil {
 		t.Fatal(err)
 	}
 	_, err = old.Exec(`INSERT INTO requests (time_ms, request_id, model, path, status, input_tokens, output_tokens, cost_nano, cost_known)
@@ -137,7 +137,7 @@ func TestMigrationRollsBack(t *testing.T) {
 	bad := append(ms[:1:1], migration{version: 2, name: "0002_bad.sql", sql: "CREATE TABLE partial (x);\nCREATE TABLE broken (;"})
 	path := filepath.Join(t.TempDir(), "analytics.db")
 	db := rawDB(t, path)
-	err = migrate(context.Background(), db, bad)
+	err = migrate(context.Background(), sqliteEngine, db, bad)
 	if err == nil || !strings.Contains(err.Error(), "0002_bad.sql") {
 		t.Fatalf("migrate = %v, want an error naming 0002_bad.sql", err)
 	}
@@ -148,7 +148,7 @@ func TestMigrationRollsBack(t *testing.T) {
 		t.Error("the failed migration's first statement survived")
 	}
 	// The real 0002 still applies afterwards.
-	if err := migrate(context.Background(), db, ms); err != nil {
+	if err := migrate(context.Background(), sqliteEngine, db, ms); err != nil {
 		t.Fatal(err)
 	}
 	if got := queryInt(t, db, "PRAGMA user_version"); got != 2 {

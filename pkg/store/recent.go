@@ -19,11 +19,11 @@ func (s *Store) Recent(ctx context.Context, limit int, before int64) ([]Row, err
 	if before <= 0 {
 		before = math.MaxInt64
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id, time_ms, request_id, model, path, status, stream,
+	rows, err := s.db.QueryContext(ctx, s.eng.rebind(`SELECT id, time_ms, request_id, model, path, status, stream,
 	input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens,
 	cost_nano, cost_known, cache_hit, saved_nano, prompt_cache_saved_nano,
 	latency_us, ttfb_us, error_type, user_agent, session_id
-FROM requests WHERE id < ? ORDER BY id DESC LIMIT ?`, before, limit)
+FROM requests WHERE id < ? ORDER BY id DESC LIMIT ?`), before, limit)
 	if err != nil {
 		return nil, fmt.Errorf("recent requests from %s: %w", s.path, err)
 	}

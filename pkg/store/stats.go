@@ -150,7 +150,7 @@ func segments(lo, hi int64, loc *time.Location) []segment {
 func (s *Store) stats(ctx context.Context, st *Stats, lo, hi int64, loc *time.Location) error {
 	var minT, maxT sql.NullInt64
 	err := s.db.QueryRowContext(ctx,
-		"SELECT min(time_ms), max(time_ms) FROM requests WHERE time_ms >= ? AND time_ms < ?", lo, hi).
+		s.eng.rebind("SELECT min(time_ms), max(time_ms) FROM requests WHERE time_ms >= ? AND time_ms < ?"), lo, hi).
 		Scan(&minT, &maxT)
 	if err != nil {
 		return err
@@ -168,7 +168,7 @@ SELECT r.model, seg.first_day + (r.time_ms - seg.origin) / ` + fmt.Sprint(dayMs)
 	` + sumColumns + `
 FROM seg JOIN requests r ON r.time_ms >= seg.lo AND r.time_ms < seg.hi
 GROUP BY r.model, d`
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.db.QueryContext(ctx, s.eng.rebind(q), args...)
 	if err != nil {
 		return err
 	}
@@ -227,14 +227,17 @@ GROUP BY r.model, d`
 	return s.bySession(ctx, st, lo, hi)
 }
 
-// sumColumns sums a group of rows into the fields Totals.dest scans.
+// sumColumns sums a group of rows into the fields Totals.dest scans, in
+// SQL both engines read alike (PostgreSQL sums no booleans, and sums
+// BIGINTs into NUMERIC unless told otherwise).
 const sumColumns = `count(*),
-	sum(r.status >= 400 OR r.error_type <> ''),
-	sum(r.cache_hit <> 0),
-	sum(r.cost_known = 0),
-	sum(r.input_tokens), sum(r.output_tokens),
-	sum(r.cache_write_5m_tokens), sum(r.cache_write_1h_tokens), sum(r.cache_read_tokens),
-	sum(r.cost_nano), sum(r.saved_nano), sum(r.prompt_cache_saved_nano)`
+	CAST(sum(CASE WHEN r.status >= 400 OR r.error_type <> '' THEN 1 ELSE 0 END) AS BIGINT),
+	CAST(sum(CASE WHEN r.cache_hit <> 0 THEN 1 ELSE 0 END) AS BIGINT),
+	CAST(sum(CASE WHEN r.cost_known = 0 THEN 1 ELSE 0 END) AS BIGINT),
+	CAST(sum(r.input_tokens) AS BIGINT), CAST(sum(r.output_tokens) AS BIGINT),
+	CAST(sum(r.cache_write_5m_tokens) AS BIGINT), CAST(sum(r.cache_write_1h_tokens) AS BIGINT),
+	CAST(sum(r.cache_read_tokens) AS BIGINT),
+	CAST(sum(r.cost_nano) AS BIGINT), CAST(sum(r.saved_nano) AS BIGINT), CAST(sum(r.prompt_cache_saved_nano) AS BIGINT)`
 
 // dest is where a row of sumColumns is scanned.
 func (t *Totals) dest() []any {
@@ -253,7 +256,8 @@ func segmentsCTE(segs []segment) (string, []any) {
 		if i > 0 {
 			q.WriteString(", ")
 		}
-		q.WriteString("(?, ?, ?, ?)")
+		// Typed: PostgreSQL takes an untyped parameter in VALUES as text.
+		q.WriteString("(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))")
 		args = append(args, g.lo, g.hi, g.day, g.origin)
 	}
 	q.WriteString(")")
@@ -274,7 +278,7 @@ SELECT seg.origin + (r.time_ms - seg.origin) / ` + fmt.Sprint(hourMs) + ` * ` + 
 	` + sumColumns + `
 FROM seg JOIN requests r ON r.time_ms >= seg.lo AND r.time_ms < seg.hi
 GROUP BY h ORDER BY h`
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.db.QueryContext(ctx, s.eng.rebind(q), args...)
 	if err != nil {
 		return err
 	}
@@ -296,11 +300,11 @@ GROUP BY h ORDER BY h`
 // bySession sums the range per Claude Code session, costliest first, at
 // most MaxSessions of them.
 func (s *Store) bySession(ctx context.Context, st *Stats, lo, hi int64) error {
-	rows, err := s.db.QueryContext(ctx, `
+	rows, err := s.db.QueryContext(ctx, s.eng.rebind(`
 SELECT r.session_id, min(r.time_ms), max(r.time_ms),
 	`+sumColumns+`
 FROM requests r WHERE r.time_ms >= ? AND r.time_ms < ? AND r.session_id <> ''
-GROUP BY r.session_id ORDER BY sum(r.cost_nano) DESC, r.session_id LIMIT ?`, lo, hi, MaxSessions)
+GROUP BY r.session_id ORDER BY sum(r.cost_nano) DESC, r.session_id LIMIT ?`), lo, hi, MaxSessions)
 	if err != nil {
 		return err
 	}

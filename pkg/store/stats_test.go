@@ -67,9 +67,9 @@ func statsFixture() []Record {
 	}
 }
 
-func fixtureStore(t *testing.T) *Store {
+func fixtureStore(t *testing.T, e testEngine) *Store {
 	t.Helper()
-	s := openStore(t, testOptions(t))
+	s := openStore(t, e.options(t))
 	for _, r := range statsFixture() {
 		if !s.Record(r) {
 			t.Fatal("Record refused")
@@ -81,143 +81,149 @@ func fixtureStore(t *testing.T) *Store {
 
 // TestStats checks every sum against figures worked out by hand.
 func TestStats(t *testing.T) {
-	s := fixtureStore(t)
-	ny := mustLoad(t, "America/New_York")
-	from := time.Date(2026, 10, 31, 0, 0, 0, 0, ny)
-	to := time.Date(2026, 11, 3, 0, 0, 0, 0, ny)
-	got, err := s.Stats(context.Background(), from, to, ny)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := &Stats{
-		From: from, To: to,
-		Totals: Totals{
-			Requests: 10, Errors: 3, CacheHits: 1, UnknownCost: 3,
-			Input: 1968, Output: 864, CacheWrite5m: 100, CacheWrite1h: 1000, CacheRead: 2500,
-			CostNano: 33_800_000, CacheSavedNano: 2_500_000, PromptCacheSavedNano: 9_400_000,
-		},
-		ByModel: []ModelTotals{
-			{"claude-opus-4-5", Totals{Requests: 2, Errors: 1, Input: 1000, Output: 500, CacheWrite5m: 100, CacheRead: 2000,
-				CostNano: 30_000_000, PromptCacheSavedNano: 9_000_000}},
-			{"claude-sonnet-4-5", Totals{Requests: 3, Errors: 1, CacheHits: 1, Input: 510, Output: 255,
-				CostNano: 2_100_000, CacheSavedNano: 2_500_000}},
-			{"claude-haiku-4-5", Totals{Requests: 2, Errors: 1, Input: 400, Output: 80, CacheWrite1h: 1000, CacheRead: 500,
-				CostNano: 1_700_000, PromptCacheSavedNano: 400_000}},
-			{"aaa-unknown", Totals{Requests: 1, UnknownCost: 1, Input: 1, Output: 1}},
-			{"mystery-model", Totals{Requests: 2, UnknownCost: 2, Input: 57, Output: 28}},
-		},
-		ByDay: []DayTotals{
-			{"2026-10-31", Totals{Requests: 2, Input: 1200, Output: 600, CacheWrite5m: 100, CacheRead: 2000,
-				CostNano: 32_000_000, PromptCacheSavedNano: 9_000_000}},
-			{"2026-11-01", Totals{Requests: 3, Errors: 1, CacheHits: 1, UnknownCost: 1, Input: 350, Output: 175,
-				CacheSavedNano: 2_500_000}},
-			{"2026-11-02", Totals{Requests: 5, Errors: 2, UnknownCost: 2, Input: 418, Output: 89, CacheWrite1h: 1000, CacheRead: 500,
-				CostNano: 1_800_000, PromptCacheSavedNano: 400_000}},
-		},
-		BySession: []SessionTotals{},
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("Stats\n got %+v\nwant %+v", got, want)
-	}
+	eachEngine(t, func(t *testing.T, e testEngine) {
+		s := fixtureStore(t, e)
+		ny := mustLoad(t, "America/New_York")
+		from := time.Date(2026, 10, 31, 0, 0, 0, 0, ny)
+		to := time.Date(2026, 11, 3, 0, 0, 0, 0, ny)
+		got, err := s.Stats(context.Background(), from, to, ny)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := &Stats{
+			From: from, To: to,
+			Totals: Totals{
+				Requests: 10, Errors: 3, CacheHits: 1, UnknownCost: 3,
+				Input: 1968, Output: 864, CacheWrite5m: 100, CacheWrite1h: 1000, CacheRead: 2500,
+				CostNano: 33_800_000, CacheSavedNano: 2_500_000, PromptCacheSavedNano: 9_400_000,
+			},
+			ByModel: []ModelTotals{
+				{"claude-opus-4-5", Totals{Requests: 2, Errors: 1, Input: 1000, Output: 500, CacheWrite5m: 100, CacheRead: 2000,
+					CostNano: 30_000_000, PromptCacheSavedNano: 9_000_000}},
+				{"claude-sonnet-4-5", Totals{Requests: 3, Errors: 1, CacheHits: 1, Input: 510, Output: 255,
+					CostNano: 2_100_000, CacheSavedNano: 2_500_000}},
+				{"claude-haiku-4-5", Totals{Requests: 2, Errors: 1, Input: 400, Output: 80, CacheWrite1h: 1000, CacheRead: 500,
+					CostNano: 1_700_000, PromptCacheSavedNano: 400_000}},
+				{"aaa-unknown", Totals{Requests: 1, UnknownCost: 1, Input: 1, Output: 1}},
+				{"mystery-model", Totals{Requests: 2, UnknownCost: 2, Input: 57, Output: 28}},
+			},
+			ByDay: []DayTotals{
+				{"2026-10-31", Totals{Requests: 2, Input: 1200, Output: 600, CacheWrite5m: 100, CacheRead: 2000,
+					CostNano: 32_000_000, PromptCacheSavedNano: 9_000_000}},
+				{"2026-11-01", Totals{Requests: 3, Errors: 1, CacheHits: 1, UnknownCost: 1, Input: 350, Output: 175,
+					CacheSavedNano: 2_500_000}},
+				{"2026-11-02", Totals{Requests: 5, Errors: 2, UnknownCost: 2, Input: 418, Output: 89, CacheWrite1h: 1000, CacheRead: 500,
+					CostNano: 1_800_000, PromptCacheSavedNano: 400_000}},
+			},
+			BySession: []SessionTotals{},
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("Stats\n got %+v\nwant %+v", got, want)
+		}
+	})
 }
 
 func TestStatsRanges(t *testing.T) {
-	s := fixtureStore(t)
-	ny := mustLoad(t, "America/New_York")
-	ctx := context.Background()
-	for _, tc := range []struct {
-		name     string
-		from, to time.Time
-		loc      *time.Location
-		requests int64
-		days     []string
-	}{
-		{"everything", time.Time{}, time.Time{}, ny, 12, []string{"2026-10-30", "2026-10-31", "2026-11-01", "2026-11-02", "2026-11-03"}},
-		{"everything in UTC", time.Time{}, time.Time{}, nil, 12, []string{"2026-10-31", "2026-11-01", "2026-11-02", "2026-11-03"}},
-		{"since the beginning", time.Time{}, utc("2026-11-01T05:30:00Z"), ny, 3, []string{"2026-10-30", "2026-10-31"}},
-		{"up to the end", utc("2026-11-02T15:00:00Z"), time.Time{}, ny, 3, []string{"2026-11-02", "2026-11-03"}},
-		// to rounds up to the next whole ms: the row at 05:30:00.000 is before 05:30:00.000000001.
-		{"sub-ms to", utc("2026-11-01T05:30:00Z"), utc("2026-11-01T05:30:00.000000001Z"), ny, 1, []string{"2026-11-01"}},
-		{"sub-ms from", utc("2026-11-01T05:29:59.999000001Z"), utc("2026-11-01T05:30:00.001Z"), ny, 1, []string{"2026-11-01"}},
-		{"from after the row", utc("2026-11-01T05:30:00.000000001Z"), utc("2026-11-01T05:30:00.001Z"), ny, 0, nil},
-		{"empty range", utc("2026-11-01T05:30:00Z"), utc("2026-11-01T05:30:00Z"), ny, 0, nil},
-		{"backwards", utc("2026-11-02T00:00:00Z"), utc("2026-11-01T00:00:00Z"), ny, 0, nil},
-		{"no rows", utc("2027-01-01T00:00:00Z"), utc("2027-02-01T00:00:00Z"), ny, 0, nil},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			st, err := s.Stats(ctx, tc.from, tc.to, tc.loc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if st.Totals.Requests != tc.requests {
-				t.Errorf("requests = %d, want %d", st.Totals.Requests, tc.requests)
-			}
-			if st.ByDay == nil || st.ByModel == nil {
-				t.Error("nil breakdown")
-			}
-			var days []string
-			for _, d := range st.ByDay {
-				days = append(days, d.Day)
-			}
-			if !reflect.DeepEqual(days, tc.days) {
-				t.Errorf("days %v, want %v", days, tc.days)
-			}
-		})
-	}
+	eachEngine(t, func(t *testing.T, e testEngine) {
+		s := fixtureStore(t, e)
+		ny := mustLoad(t, "America/New_York")
+		ctx := context.Background()
+		for _, tc := range []struct {
+			name     string
+			from, to time.Time
+			loc      *time.Location
+			requests int64
+			days     []string
+		}{
+			{"everything", time.Time{}, time.Time{}, ny, 12, []string{"2026-10-30", "2026-10-31", "2026-11-01", "2026-11-02", "2026-11-03"}},
+			{"everything in UTC", time.Time{}, time.Time{}, nil, 12, []string{"2026-10-31", "2026-11-01", "2026-11-02", "2026-11-03"}},
+			{"since the beginning", time.Time{}, utc("2026-11-01T05:30:00Z"), ny, 3, []string{"2026-10-30", "2026-10-31"}},
+			{"up to the end", utc("2026-11-02T15:00:00Z"), time.Time{}, ny, 3, []string{"2026-11-02", "2026-11-03"}},
+			// to rounds up to the next whole ms: the row at 05:30:00.000 is before 05:30:00.000000001.
+			{"sub-ms to", utc("2026-11-01T05:30:00Z"), utc("2026-11-01T05:30:00.000000001Z"), ny, 1, []string{"2026-11-01"}},
+			{"sub-ms from", utc("2026-11-01T05:29:59.999000001Z"), utc("2026-11-01T05:30:00.001Z"), ny, 1, []string{"2026-11-01"}},
+			{"from after the row", utc("2026-11-01T05:30:00.000000001Z"), utc("2026-11-01T05:30:00.001Z"), ny, 0, nil},
+			{"empty range", utc("2026-11-01T05:30:00Z"), utc("2026-11-01T05:30:00Z"), ny, 0, nil},
+			{"backwards", utc("2026-11-02T00:00:00Z"), utc("2026-11-01T00:00:00Z"), ny, 0, nil},
+			{"no rows", utc("2027-01-01T00:00:00Z"), utc("2027-02-01T00:00:00Z"), ny, 0, nil},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				st, err := s.Stats(ctx, tc.from, tc.to, tc.loc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if st.Totals.Requests != tc.requests {
+					t.Errorf("requests = %d, want %d", st.Totals.Requests, tc.requests)
+				}
+				if st.ByDay == nil || st.ByModel == nil {
+					t.Error("nil breakdown")
+				}
+				var days []string
+				for _, d := range st.ByDay {
+					days = append(days, d.Day)
+				}
+				if !reflect.DeepEqual(days, tc.days) {
+					t.Errorf("days %v, want %v", days, tc.days)
+				}
+			})
+		}
+	})
 }
 
 // TestStatsDays checks the SQL's day against Go's for random times over two
 // years in zones with odd offsets and odd daylight-saving rules.
 func TestStatsDays(t *testing.T) {
-	s := openStore(t, testOptions(t))
-	rng := rand.New(rand.NewPCG(1, 2))
-	start := utc("2025-01-01T00:00:00Z").UnixMilli()
-	span := int64(2 * 366 * dayMs)
-	var times []time.Time
-	for range 3000 {
-		tm := time.UnixMilli(start + rng.Int64N(span))
-		times = append(times, tm)
-		s.Record(Record{Time: tm, Model: "m"})
-	}
-	// And the edges of New York's and Lord Howe's changes.
-	for _, edge := range []string{"2026-03-08T06:59:59.999Z", "2026-03-08T07:00:00Z", "2026-11-01T05:59:59.999Z", "2026-11-01T06:00:00Z",
-		"2026-04-04T14:59:59.999Z", "2026-04-04T15:00:00Z", "2026-10-03T15:29:59.999Z", "2026-10-03T15:30:00Z"} {
-		times = append(times, utc(edge))
-		s.Record(Record{Time: utc(edge), Model: "m"})
-	}
-	flush(t, s)
-	for _, zone := range []string{"UTC", "America/New_York", "Europe/London", "Australia/Lord_Howe", "Asia/Kathmandu", "Pacific/Chatham", "America/St_Johns", "Pacific/Kiritimati", "Pacific/Pago_Pago"} {
-		t.Run(zone, func(t *testing.T) {
-			loc := mustLoad(t, zone)
-			want := map[string]int64{}
-			for _, tm := range times {
-				want[tm.In(loc).Format(time.DateOnly)]++
-			}
-			st, err := s.Stats(context.Background(), time.Time{}, time.Time{}, loc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := map[string]int64{}
-			for i, d := range st.ByDay {
-				got[d.Day] = d.Requests
-				if i > 0 && st.ByDay[i-1].Day >= d.Day {
-					t.Errorf("days out of order: %s then %s", st.ByDay[i-1].Day, d.Day)
+	eachEngine(t, func(t *testing.T, e testEngine) {
+		s := openStore(t, e.options(t))
+		rng := rand.New(rand.NewPCG(1, 2))
+		start := utc("2025-01-01T00:00:00Z").UnixMilli()
+		span := int64(2 * 366 * dayMs)
+		var times []time.Time
+		for range 3000 {
+			tm := time.UnixMilli(start + rng.Int64N(span))
+			times = append(times, tm)
+			s.Record(Record{Time: tm, Model: "m"})
+		}
+		// And the edges of New York's and Lord Howe's changes.
+		for _, edge := range []string{"2026-03-08T06:59:59.999Z", "2026-03-08T07:00:00Z", "2026-11-01T05:59:59.999Z", "2026-11-01T06:00:00Z",
+			"2026-04-04T14:59:59.999Z", "2026-04-04T15:00:00Z", "2026-10-03T15:29:59.999Z", "2026-10-03T15:30:00Z"} {
+			times = append(times, utc(edge))
+			s.Record(Record{Time: utc(edge), Model: "m"})
+		}
+		flush(t, s)
+		for _, zone := range []string{"UTC", "America/New_York", "Europe/London", "Australia/Lord_Howe", "Asia/Kathmandu", "Pacific/Chatham", "America/St_Johns", "Pacific/Kiritimati", "Pacific/Pago_Pago"} {
+			t.Run(zone, func(t *testing.T) {
+				loc := mustLoad(t, zone)
+				want := map[string]int64{}
+				for _, tm := range times {
+					want[tm.In(loc).Format(time.DateOnly)]++
 				}
-			}
-			if !reflect.DeepEqual(got, want) {
-				for d, n := range want {
-					if got[d] != n {
-						t.Errorf("%s: %d rows, want %d", d, got[d], n)
+				st, err := s.Stats(context.Background(), time.Time{}, time.Time{}, loc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := map[string]int64{}
+				for i, d := range st.ByDay {
+					got[d.Day] = d.Requests
+					if i > 0 && st.ByDay[i-1].Day >= d.Day {
+						t.Errorf("days out of order: %s then %s", st.ByDay[i-1].Day, d.Day)
 					}
 				}
-				for d, n := range got {
-					if _, ok := want[d]; !ok {
-						t.Errorf("%s: %d rows, want none", d, n)
+				if !reflect.DeepEqual(got, want) {
+					for d, n := range want {
+						if got[d] != n {
+							t.Errorf("%s: %d rows, want %d", d, got[d], n)
+						}
+					}
+					for d, n := range got {
+						if _, ok := want[d]; !ok {
+							t.Errorf("%s: %d rows, want none", d, n)
+						}
 					}
 				}
-			}
-		})
-	}
+			})
+		}
+	})
 }
 
 func TestSegments(t *testing.T) {

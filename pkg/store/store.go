@@ -1,14 +1,21 @@
-// Package store is cco's analytics database: one SQLite row per proxied
-// request, written off the request path by a batching writer, and the sums
-// behind /api/stats and `cco stats`. It is the only package that sees SQL.
+// Package store is cco's analytics database: one row per proxied request,
+// written off the request path by a batching writer, and the sums behind
+// /api/stats and `cco stats`. It is the only package that sees SQL.
 //
-// It imports the standard library and the SQLite driver only. The driver is
-// the pure-Go modernc.org/sqlite by default and github.com/mattn/go-sqlite3
-// (cgo) when built with the tag cgosqlite; driver_*.go hold the difference
-// and everything else behaves the same on both.
+// The database is a SQLite file by default, or PostgreSQL (Options.URL,
+// through pgx's database/sql driver) for several replicas: the same SQL,
+// with engine.go holding what differs (placeholders, schema version,
+// migration lock, migrations/ and postgres/migrations/).
 //
-// The schema is a list of embedded migrations (migrations/NNNN_*.sql),
-// tracked in PRAGMA user_version. The database runs in WAL mode with
+// It imports the standard library and the database drivers only. The SQLite
+// driver is the pure-Go modernc.org/sqlite by default and
+// github.com/mattn/go-sqlite3 (cgo) when built with the tag cgosqlite;
+// driver_*.go hold the difference and everything else behaves the same on
+// both.
+//
+// The schema is a list of embedded migrations (migrations/NNNN_*.sql, and
+// the same steps for PostgreSQL), tracked in SQLite's PRAGMA user_version or
+// PostgreSQL's cco_schema table. SQLite runs in WAL mode with
 // synchronous=NORMAL: a killed process loses at most the rows it had not yet
 // committed (one flush interval) and never corrupts the file.
 package store
@@ -59,7 +66,13 @@ type Record struct {
 
 // Options configure Open. Zero values take the defaults noted.
 type Options struct {
-	Path          string        // the database file; its folder is created 0700, the file 0600
+	Path string // the SQLite database file; its folder is created 0700, the file 0600
+	// URL, when set, is a PostgreSQL database (postgres://...) to use
+	// instead of the SQLite file at Path; Name is how messages call it
+	// (the URL without its password; "the PostgreSQL database" when
+	// empty), since the store never prints the URL itself.
+	URL, Name string
+
 	QueueSize     int           // rows waiting for the writer; default 10000
 	BatchSize     int           // rows per transaction; default 500
 	FlushInterval time.Duration // longest a queued row waits to be committed; default 1s
@@ -92,8 +105,9 @@ var ErrClosed = errors.New("analytics store closed")
 // Store is an open analytics database and its writer. Its methods are safe
 // for concurrent use.
 type Store struct {
-	path string
+	path string // the SQLite file, or the PostgreSQL URL without its password: for messages
 	opts Options
+	eng  *engine
 	db   *sql.DB
 
 	insert     *sql.Stmt // one row
@@ -148,16 +162,32 @@ func insertSQL(n int) string {
 // starts the writer. A database written by a newer cco is refused with
 // ErrSchemaTooNew. ctx bounds the opening only; Close stops the writer.
 func Open(ctx context.Context, o Options) (*Store, error) {
-	if o.Path == "" {
+	eng, path, source := sqliteEngine, o.Path, ""
+	switch {
+	case o.URL != "":
+		path = o.Name
+		if path == "" {
+			path = "the PostgreSQL database"
+		}
+		if !IsPostgresURL(o.URL) {
+			return nil, fmt.Errorf("open analytics db %s: not a postgres:// URL", path)
+		}
+		eng, source = postgresEngine, o.URL
+	case o.Path == "":
 		return nil, errors.New("open analytics db: no path")
-	}
-	path, err := filepath.Abs(o.Path)
-	if err != nil {
-		return nil, fmt.Errorf("open analytics db %s: %w", o.Path, err)
-	}
-	if strings.ContainsRune(path, '?') {
-		// Both drivers read options after the first '?' of the DSN.
-		return nil, fmt.Errorf("open analytics db %s: the path must not contain '?'", path)
+	default:
+		var err error
+		if path, err = filepath.Abs(o.Path); err != nil {
+			return nil, fmt.Errorf("open analytics db %s: %w", o.Path, err)
+		}
+		if strings.ContainsRune(path, '?') {
+			// Both drivers read options after the first '?' of the DSN.
+			return nil, fmt.Errorf("open analytics db %s: the path must not contain '?'", path)
+		}
+		if err := createFile(path); err != nil {
+			return nil, fmt.Errorf("open analytics db %s: %w", path, err)
+		}
+		source = dsn(path)
 	}
 	if o.Retention < 0 {
 		return nil, fmt.Errorf("open analytics db %s: negative retention %v", path, o.Retention)
@@ -177,14 +207,11 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if o.pruneEvery <= 0 {
 		o.pruneEvery = defaultPruneEvery
 	}
-	ms, err := loadMigrations(migrationFiles)
+	ms, err := loadMigrations(eng.migrations)
 	if err != nil {
 		return nil, fmt.Errorf("open analytics db %s: %w", path, err)
 	}
-	if err := createFile(path); err != nil {
-		return nil, fmt.Errorf("open analytics db %s: %w", path, err)
-	}
-	db, err := sql.Open(driverName, dsn(path))
+	db, err := sql.Open(eng.driver, source)
 	if err != nil {
 		return nil, fmt.Errorf("open analytics db %s: %w", path, err)
 	}
@@ -192,7 +219,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	// stats queries, which WAL lets read alongside it.
 	db.SetMaxOpenConns(4)
 	db.SetMaxIdleConns(2)
-	s := &Store{path: path, opts: o, db: db}
+	s := &Store{path: path, opts: o, eng: eng, db: db}
 	if err := s.init(ctx, ms); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open analytics db %s: %w", path, err)
@@ -221,24 +248,20 @@ func createFile(path string) error {
 }
 
 func (s *Store) init(ctx context.Context, ms []migration) error {
-	var mode string
-	if err := s.db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
-		return fmt.Errorf("read journal mode: %w", err)
+	if err := s.eng.setup(ctx, s.db); err != nil {
+		return err
 	}
-	if !strings.EqualFold(mode, "wal") {
-		return fmt.Errorf("journal mode is %q, want wal", mode)
-	}
-	if err := migrate(ctx, s.db, ms); err != nil {
+	if err := migrate(ctx, s.eng, s.db, ms); err != nil {
 		return err
 	}
 	if err := s.prune(ctx); err != nil {
 		return err
 	}
 	var err error
-	if s.insert, err = s.db.PrepareContext(ctx, insertSQL(1)); err != nil {
+	if s.insert, err = s.db.PrepareContext(ctx, s.eng.rebind(insertSQL(1))); err != nil {
 		return fmt.Errorf("prepare insert: %w", err)
 	}
-	if s.insertMany, err = s.db.PrepareContext(ctx, insertSQL(rowsPerInsert)); err != nil {
+	if s.insertMany, err = s.db.PrepareContext(ctx, s.eng.rebind(insertSQL(rowsPerInsert))); err != nil {
 		return fmt.Errorf("prepare insert: %w", err)
 	}
 	return nil
@@ -464,7 +487,7 @@ func (s *Store) prune(ctx context.Context) error {
 		return nil
 	}
 	cutoff := s.opts.Now().Add(-s.opts.Retention).UnixMilli()
-	if _, err := s.db.ExecContext(ctx, "DELETE FROM requests WHERE time_ms < ?", cutoff); err != nil {
+	if _, err := s.db.ExecContext(ctx, s.eng.rebind("DELETE FROM requests WHERE time_ms < ?"), cutoff); err != nil {
 		return fmt.Errorf("delete analytics rows older than %v from %s: %w", s.opts.Retention, s.path, err)
 	}
 	return nil

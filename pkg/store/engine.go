@@ -1,0 +1,162 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx": PostgreSQL
+)
+
+// An engine is what differs between the databases the store runs on. The
+// store's SQL is written once, with ? placeholders and portable functions;
+// an engine says how to open the database, where its migrations are, how
+// it records the schema version and how it keeps two processes from
+// migrating at once.
+type engine struct {
+	name       string // for messages
+	driver     string // database/sql's name
+	migrations fs.FS  // migrations/NNNN_*.sql
+
+	// rebind writes the store's ? placeholders as the engine takes them.
+	rebind func(string) string
+	// setup checks the connection once it is open.
+	setup func(ctx context.Context, db *sql.DB) error
+	// version reads the schema version (0 for an empty database); lock,
+	// taken on a migration's connection before its transaction, makes
+	// other processes' migrations wait until unlock; setVersion records v
+	// in the transaction.
+	version    func(ctx context.Context, q querier) (int, error)
+	lock       func(ctx context.Context, conn *sql.Conn) (unlock func(), err error)
+	setVersion func(ctx context.Context, tx *sql.Tx, v int) error
+}
+
+// querier is a *sql.DB or a *sql.Tx.
+type querier interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}
+
+// sqliteEngine keeps the schema version in PRAGMA user_version; its
+// transactions begin IMMEDIATE (see dsn), which already serialises them.
+var sqliteEngine = &engine{
+	name:       "SQLite",
+	driver:     driverName,
+	migrations: migrationFiles,
+	rebind:     func(q string) string { return q },
+	setup: func(ctx context.Context, db *sql.DB) error {
+		var mode string
+		if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+			return fmt.Errorf("read journal mode: %w", err)
+		}
+		if !strings.EqualFold(mode, "wal") {
+			return fmt.Errorf("journal mode is %q, want wal", mode)
+		}
+		return nil
+	},
+	version: func(ctx context.Context, q querier) (int, error) {
+		var v int
+		if err := q.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+			return 0, fmt.Errorf("read schema version: %w", err)
+		}
+		return v, nil
+	},
+	lock: func(context.Context, *sql.Conn) (func(), error) { return func() {}, nil },
+	setVersion: func(ctx context.Context, tx *sql.Tx, v int) error {
+		_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v))
+		return err
+	},
+}
+
+//go:embed postgres/migrations/*.sql
+var postgresFiles embed.FS
+
+// migrationsLock is the key of the advisory lock PostgreSQL migrations
+// hold, one per database ("cco" in ASCII).
+const migrationsLock = 0x63636f
+
+// postgresEngine keeps the schema version in a table of its own,
+// cco_schema, and serialises migrations with an advisory lock, so that
+// replicas starting at once apply each migration once. The lock is taken
+// before the migration's transaction begins: a transaction that began
+// before the previous holder committed would not see its tables.
+var postgresEngine = &engine{
+	name:       "PostgreSQL",
+	driver:     "pgx",
+	migrations: mustSub(postgresFiles, "postgres"),
+	rebind:     dollarPlaceholders,
+	setup:      func(ctx context.Context, db *sql.DB) error { return db.PingContext(ctx) },
+	version: func(ctx context.Context, q querier) (int, error) {
+		var exists bool
+		if err := q.QueryRowContext(ctx, "SELECT to_regclass('cco_schema') IS NOT NULL").Scan(&exists); err != nil {
+			return 0, fmt.Errorf("read schema version: %w", err)
+		}
+		if !exists {
+			return 0, nil
+		}
+		var v int
+		if err := q.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM cco_schema").Scan(&v); err != nil {
+			return 0, fmt.Errorf("read schema version: %w", err)
+		}
+		return v, nil
+	},
+	lock: func(ctx context.Context, conn *sql.Conn) (func(), error) {
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", int64(migrationsLock)); err != nil {
+			return nil, err
+		}
+		return func() {
+			// A lock that cannot be released goes with the connection.
+			if _, err := conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock($1)", int64(migrationsLock)); err != nil {
+				conn.Raw(func(any) error { return driver.ErrBadConn }) //nolint:errcheck // marks the connection for closing
+			}
+		}, nil
+	},
+	setVersion: func(ctx context.Context, tx *sql.Tx, v int) error {
+		for _, q := range []string{"CREATE TABLE IF NOT EXISTS cco_schema (version BIGINT NOT NULL)", "DELETE FROM cco_schema"} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, "INSERT INTO cco_schema (version) VALUES ($1)", v)
+		return err
+	},
+}
+
+func mustSub(fsys fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
+
+// dollarPlaceholders numbers the ? placeholders of q as $1, $2, ...
+// (the store's SQL has no ? inside a string).
+func dollarPlaceholders(q string) string {
+	if !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for _, c := range []byte(q) {
+		if c == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// IsPostgresURL reports whether u names a PostgreSQL database
+// (postgres:// or postgresql://).
+func IsPostgresURL(u string) bool {
+	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
+}
