@@ -30,7 +30,10 @@ const (
 
 // Health is the body of GET /health.
 type Health struct {
-	Status    string    `json:"status"` // "ok", or "stopping" during shutdown
+	// Status is "ok"; "degraded" while the analytics database cannot be
+	// written (requests are still proxied, rows wait in the queue); or
+	// "stopping" during shutdown.
+	Status    string    `json:"status"`
 	Uptime    int64     `json:"uptime"` // whole seconds
 	Version   string    `json:"version"`
 	PID       int       `json:"pid"`
@@ -41,6 +44,19 @@ type Health struct {
 	UpdateAvailable bool `json:"update_available"`
 	// Update has the background check's outcome once there is one.
 	Update *UpdateStatus `json:"update,omitempty"`
+	// Database is the analytics database's state.
+	Database *DatabaseStatus `json:"database,omitempty"`
+}
+
+// DatabaseStatus is the analytics database's state in Health.
+type DatabaseStatus struct {
+	Name string `json:"name"` // the SQLite file, or the PostgreSQL URL without its password
+	OK   bool   `json:"ok"`   // the last write succeeded
+	// Error and Since say why rows wait, and since when, while !OK.
+	Error   string     `json:"error,omitempty"`
+	Since   *time.Time `json:"since,omitempty"`
+	Queued  int        `json:"queued"`  // rows waiting for the writer
+	Dropped int64      `json:"dropped"` // rows lost since start (a full queue, a refused write)
 }
 
 // UpdateStatus is the background update check's outcome in Health.
@@ -70,6 +86,10 @@ type ProxyStats struct {
 type Ready struct {
 	Ready     bool   `json:"ready"`
 	Timestamp string `json:"timestamp"` // RFC 3339
+	// Problems are what works less well than it should while the instance
+	// still serves (it stays ready: a database outage must not take every
+	// replica out of a load balancer), such as the analytics database.
+	Problems []string `json:"problems,omitempty"`
 }
 
 // Client talks to one daemon.

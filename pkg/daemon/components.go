@@ -164,6 +164,15 @@ func (c *components) instance(listen, service string) func() control.Instance {
 }
 
 // cacheStats answers the control API's cache route.
+// database reports the analytics database's state for /health and /ready.
+func (c *components) database() control.DatabaseStatus {
+	d := control.DatabaseStatus{Name: c.dbPath, OK: true, Queued: c.store.Queued(), Dropped: c.store.Dropped()}
+	if err, since := c.store.WriteError(); err != nil {
+		d.OK, d.Error, d.Since = false, err.Error(), &since
+	}
+	return d
+}
+
 func (c *components) cacheStats() *control.CacheStats {
 	if c.cache == nil {
 		return analytics.CacheReport(nil)

@@ -180,6 +180,7 @@ func Start(ctx context.Context, o Options) (_ *Instance, err error) {
 		Shutdown:      func() { go in.stopWithin(in.shutdownTimeout, "control request") },
 		Proxy:         comps.proxy,
 		Update:        updates.Status,
+		Database:      comps.database,
 		Stats:         comps.stats(o.Now),
 		CacheStats:    comps.cacheStats,
 		ClearCache:    comps.clearCache,

@@ -40,6 +40,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"slices"
@@ -72,6 +73,9 @@ type Options struct {
 	// Shutdown is called, once, when a control request asks the instance
 	// to stop. It must not block.
 	Shutdown func()
+	// Database reports the analytics database's state for /health and
+	// /ready; nil leaves it out.
+	Database func() control.DatabaseStatus
 	// Update reports the background update check; nil, or a nil result,
 	// leaves it out of /health.
 	Update func() *control.UpdateStatus
@@ -228,11 +232,23 @@ func (s *Server) health(c echo.Context) error {
 			h.UpdateAvailable = u.Available
 		}
 	}
+	if s.opts.Database != nil {
+		db := s.opts.Database()
+		h.Database = &db
+		if !db.OK && h.Status == "ok" {
+			h.Status = "degraded"
+		}
+	}
 	return c.JSON(http.StatusOK, h)
 }
 
 func (s *Server) ready(c echo.Context) error {
 	r := control.Ready{Ready: !s.stopping.Load(), Timestamp: s.opts.Now().UTC().Format(time.RFC3339)}
+	if s.opts.Database != nil {
+		if db := s.opts.Database(); !db.OK {
+			r.Problems = append(r.Problems, fmt.Sprintf("analytics database %s: %s (%d rows waiting)", db.Name, db.Error, db.Queued))
+		}
+	}
 	code := http.StatusOK
 	if !r.Ready {
 		code = http.StatusServiceUnavailable

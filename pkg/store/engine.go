@@ -5,11 +5,13 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx": PostgreSQL
 )
 
@@ -23,6 +25,10 @@ type engine struct {
 	driver     string // database/sql's name
 	migrations fs.FS  // migrations/NNNN_*.sql
 
+	// unreachable says a failed write may succeed later (the database
+	// cannot be reached, or is restarting): the writer keeps the rows and
+	// tries again. Any other failure drops the batch.
+	unreachable func(error) bool
 	// rebind writes the store's ? placeholders as the engine takes them.
 	rebind func(string) string
 	// setup checks the connection once it is open.
@@ -48,6 +54,10 @@ var sqliteEngine = &engine{
 	driver:     driverName,
 	migrations: migrationFiles,
 	rebind:     func(q string) string { return q },
+	// A file that cannot be written now (disk full, a lock held too long)
+	// is not waited for: rows are dropped and counted, as before there
+	// were other engines.
+	unreachable: func(error) bool { return false },
 	setup: func(ctx context.Context, db *sql.DB) error {
 		var mode string
 		if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
@@ -89,7 +99,22 @@ var postgresEngine = &engine{
 	driver:     "pgx",
 	migrations: mustSub(postgresFiles, "postgres"),
 	rebind:     dollarPlaceholders,
-	setup:      func(ctx context.Context, db *sql.DB) error { return db.PingContext(ctx) },
+	unreachable: func(err error) bool {
+		var pg *pgconn.PgError
+		if !errors.As(err, &pg) {
+			return true // no answer from the server: the connection failed
+		}
+		// The server answered: retry only what it says will pass later
+		// (connection exceptions, shutting down or starting, too many
+		// connections, serialization failures and deadlocks).
+		switch {
+		case strings.HasPrefix(pg.Code, "08"), pg.Code == "57P01", pg.Code == "57P02", pg.Code == "57P03",
+			pg.Code == "53300", pg.Code == "40001", pg.Code == "40P01":
+			return true
+		}
+		return false
+	},
+	setup: func(ctx context.Context, db *sql.DB) error { return db.PingContext(ctx) },
 	version: func(ctx context.Context, q querier) (int, error) {
 		var exists bool
 		if err := q.QueryRowContext(ctx, "SELECT to_regclass('cco_schema') IS NOT NULL").Scan(&exists); err != nil {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -191,4 +192,80 @@ func TestPostgresMigrations(t *testing.T) {
 			t.Errorf("Open of a newer database: %v, want ErrSchemaTooNew", err)
 		}
 	})
+}
+
+// PostgreSQL going away, stopped or killed, is survived: Record never
+// waits for it, rows queue up to QueueSize (the rest dropped and counted),
+// WriteError says what is wrong meanwhile, and every queued row is written
+// once it is back. A row the server would refuse (invalid UTF-8, NUL)
+// costs nothing.
+func TestPostgresOutage(t *testing.T) {
+	for _, halt := range []string{"stop", "kill"} {
+		t.Run(halt, func(t *testing.T) {
+			pg := realdb.StartPostgres(t)
+			o := Options{URL: pg.URL(""), FlushInterval: 20 * time.Millisecond, QueueSize: 300, BatchSize: 50,
+				retryFirst: 20 * time.Millisecond, retryMax: 200 * time.Millisecond}
+			var reported atomic.Int64
+			o.OnError = func(error) { reported.Add(1) }
+			s := openStore(t, o)
+			for i := range 100 {
+				s.Record(row(i))
+			}
+			flush(t, s)
+
+			if halt == "stop" {
+				pg.Stop()
+			} else {
+				pg.Kill()
+			}
+			r := row(100)
+			r.UserAgent, r.SessionID = "bad \xff byte", "nul\x00here"
+			s.Record(r)
+			waitFor(t, "the writer to see the database gone", func() bool { err, _ := s.WriteError(); return err != nil })
+			start := time.Now()
+			accepted := 1
+			for i := 101; i < 600; i++ {
+				if s.Record(row(i)) {
+					accepted++
+				}
+			}
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("499 Records took %v with the database down", d)
+			}
+			if accepted < 300-50 || accepted > 300 {
+				t.Errorf("%d rows accepted while down, want the queue's 300 less what the writer held", accepted)
+			}
+			if err, since := s.WriteError(); err == nil || since.IsZero() {
+				t.Errorf("WriteError = %v, %v while the database is down", err, since)
+			}
+			if err := flush2(s); err == nil {
+				t.Error("Flush succeeded with the database down")
+			}
+
+			if err := pg.Start(); err != nil {
+				t.Fatal(err)
+			}
+			want := int64(100 + accepted)
+			waitFor(t, "the queued rows to be written", func() bool { return s.Written() == want })
+			if err, _ := s.WriteError(); err != nil {
+				t.Errorf("WriteError = %v after the database came back", err)
+			}
+			if got := queryInt(t, rawDBFor(t, o), "SELECT count(*) FROM requests"); got != want {
+				t.Errorf("%d rows in the database, want %d", got, want)
+			}
+			if got := s.Dropped(); got != int64(600-100-accepted) {
+				t.Errorf("Dropped = %d, want the %d the full queue refused", got, 600-100-accepted)
+			}
+			if reported.Load() < 1 {
+				t.Error("the outage was never reported")
+			}
+		})
+	}
+}
+
+// flush2 is Flush with a short deadline, for a database that is down.
+func flush2(s *Store) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return s.Flush(ctx)
 }

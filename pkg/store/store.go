@@ -27,10 +27,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // Record is one proxied request.
@@ -90,6 +92,9 @@ type Options struct {
 
 	// pruneEvery is how often retention runs after Open; tests shorten it.
 	pruneEvery time.Duration
+	// retryFirst and retryMax bound the writer's wait between attempts
+	// while the database is unreachable; tests shorten them.
+	retryFirst, retryMax time.Duration
 }
 
 // Defaults for the zero Options fields.
@@ -129,6 +134,12 @@ type Store struct {
 	done    chan struct{}
 
 	dropped, written, batches atomic.Int64
+
+	// failing is the error of the last attempt to write, while the
+	// database cannot be reached (nil once a write succeeds again), and
+	// since when; guarded by mu.
+	failing      error
+	failingSince time.Time
 
 	closeOnce sync.Once
 	closeErr  error // the writer's last commit, then db.Close; read after done
@@ -206,6 +217,12 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	}
 	if o.pruneEvery <= 0 {
 		o.pruneEvery = defaultPruneEvery
+	}
+	if o.retryFirst <= 0 {
+		o.retryFirst = 250 * time.Millisecond
+	}
+	if o.retryMax <= 0 {
+		o.retryMax = 15 * time.Second
 	}
 	ms, err := loadMigrations(eng.migrations)
 	if err != nil {
@@ -306,6 +323,38 @@ func (s *Store) take(batch []Record, max int) (_ []Record, left int) {
 	return batch, rest
 }
 
+// requeue puts rows back at the front of the queue, oldest first, after a
+// write that may succeed later. They may take the queue one batch over
+// QueueSize: what was accepted is kept; Record refuses new rows meanwhile.
+func (s *Store) requeue(rows []Record) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pending = append(rows, s.pending...)
+}
+
+// WriteError reports why rows are waiting: the error of the last attempt
+// to write them while the database cannot be reached, and since when; nil
+// when the last write succeeded. Rows wait in the queue meanwhile (see
+// Queued) and are written when it comes back.
+func (s *Store) WriteError() (error, time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failing, s.failingSince
+}
+
+func (s *Store) setFailing(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil && s.failing == nil {
+		s.failingSince = s.opts.Now()
+	}
+	s.failing = err
+}
+
+// Name is how messages call the database: its file, or the caller's name
+// for a PostgreSQL URL.
+func (s *Store) Name() string { return s.path }
+
 // Dropped reports the rows that were lost: refused by a full queue or a
 // closed store, or in a batch whose commit failed (reported to OnError).
 func (s *Store) Dropped() int64 { return s.dropped.Load() }
@@ -377,16 +426,43 @@ func (s *Store) run() {
 		defer t.Stop()
 		prune = t.C
 	}
+	// While the database cannot be reached, rows stay queued and the
+	// writer tries again after retry (doubling up to retryMax), not before.
+	var retry time.Duration
+	var retryAt time.Time
 	// commit writes up to a batch of queued rows, every queued row when
 	// all is set, and reports the first error. With Go 1.23 timers, Stop
 	// leaves no stale tick behind.
 	commit := func(all bool) error {
+		if retry > 0 && time.Now().Before(retryAt) {
+			err, _ := s.WriteError()
+			return err
+		}
 		var first error
 		for {
 			var left int
 			batch, left = s.take(batch[:0], s.opts.BatchSize)
 			if len(batch) > 0 {
-				if err := s.writeBatch(ctx, batch); err != nil {
+				err := s.writeBatch(ctx, batch)
+				switch {
+				case err == nil:
+					if retry > 0 {
+						retry = 0
+						s.setFailing(nil)
+					}
+				case s.eng.unreachable(err):
+					s.requeue(slices.Clone(batch))
+					clear(batch)
+					if retry == 0 {
+						s.report(fmt.Errorf("%w; %d rows wait in the queue and are written when it is back", err, s.Queued()))
+					}
+					s.setFailing(err)
+					retry = min(max(2*retry, s.opts.retryFirst), s.opts.retryMax)
+					retryAt = time.Now().Add(retry)
+					timer.Reset(retry)
+					armed = true
+					return err
+				default:
 					s.dropped.Add(int64(len(batch)))
 					s.report(err)
 					if first == nil {
@@ -426,9 +502,15 @@ func (s *Store) run() {
 				s.report(err)
 			}
 		case <-s.stop:
-			// Record no longer queues: what is queued is all there is.
+			// Record no longer queues: what is queued is all there is. One
+			// last attempt, even while waiting to retry; what it cannot
+			// write is lost, and counted.
+			retry = 0
 			if err := commit(true); err != nil && s.closeErr == nil {
 				s.closeErr = err
+			}
+			if n := s.Queued(); n > 0 {
+				s.dropped.Add(int64(n))
 			}
 			return
 		}
@@ -468,10 +550,10 @@ func (s *Store) insertRows(ctx context.Context, rows []Record) error {
 		for i := range n {
 			r := &rows[i]
 			args = append(args,
-				r.Time.UnixMilli(), r.RequestID, r.Model, r.Path, int64(r.Status), boolInt(r.Stream),
+				r.Time.UnixMilli(), text(r.RequestID), text(r.Model), text(r.Path), int64(r.Status), boolInt(r.Stream),
 				r.Input, r.Output, r.CacheWrite5m, r.CacheWrite1h, r.CacheRead,
 				r.CostNano, boolInt(r.CostKnown), boolInt(r.CacheHit), r.SavedNano, r.PromptCacheSavedNano,
-				r.Latency.Microseconds(), r.TTFB.Microseconds(), r.ErrorType, r.UserAgent, r.SessionID)
+				r.Latency.Microseconds(), r.TTFB.Microseconds(), text(r.ErrorType), text(r.UserAgent), text(r.SessionID))
 		}
 		if _, err := stmt.ExecContext(ctx, args...); err != nil {
 			return err
@@ -491,6 +573,15 @@ func (s *Store) prune(ctx context.Context) error {
 		return fmt.Errorf("delete analytics rows older than %v from %s: %w", s.opts.Retention, s.path, err)
 	}
 	return nil
+}
+
+// text is s as every engine stores it alike: PostgreSQL's text takes
+// neither invalid UTF-8 nor NUL, and one such row must not cost its batch.
+func text(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
 }
 
 func boolInt(b bool) int64 {
