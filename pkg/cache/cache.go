@@ -8,7 +8,11 @@
 // that two API keys never share an entry. Entries hold decoded (identity)
 // bodies; what may be stored is decided by the proxy.
 //
-// It imports the standard library, otter and tidwall/sjson.
+// The cache lives in this process (Cache, on otter), or in Redis (Shared,
+// through go-redis) for several replicas; the proxy asks either through
+// Responses.
+//
+// It imports the standard library, otter, tidwall/sjson and go-redis.
 package cache
 
 import (
@@ -167,6 +171,7 @@ func (c *Cache) Close() { c.c.StopAllGoroutines() }
 
 // Stats are the cache's figures since start.
 type Stats struct {
+	Backend  string  `json:"backend"` // "memory" (this process) or "redis" (shared)
 	Entries  int     `json:"entries"`
 	Bytes    int64   `json:"bytes"`
 	MaxBytes int64   `json:"max_bytes"`
@@ -188,11 +193,16 @@ type Stats struct {
 	// it counts, as an expiry, because it had expired (Get no longer
 	// returned it) before Clear or Put reached it.
 	Evictions int64 `json:"evictions"`
+
+	// Unavailable counts lookups and stores that bypassed a shared cache
+	// because Redis could not be reached (always 0 in memory).
+	Unavailable int64 `json:"unavailable"`
 }
 
 // Stats returns the figures.
 func (c *Cache) Stats() Stats {
 	s := Stats{
+		Backend:   "memory",
 		Entries:   c.c.EstimatedSize(),
 		Bytes:     int64(c.c.WeightedSize()),
 		MaxBytes:  c.opts.MaxBytes,

@@ -54,8 +54,9 @@ type Upstream struct {
 // Cache configures the response cache.
 type Cache struct {
 	Enabled bool
-	Size    int64 // bytes
+	Size    int64 // bytes (in this process; with URL, the largest entry kept)
 	TTL     time.Duration
+	URL     string // "" for the in-process cache, or redis://... to share one
 }
 
 // Database locates the analytics store.

@@ -153,6 +153,8 @@ func TestResolveErrors(t *testing.T) {
 		{name: "bool", file: "[cache]\nenabled = \"maybe\"\n", want: `cache.enabled: "maybe" is not true or false`},
 		{name: "log level", env: []string{"CCO_LOG_LEVEL", "loud"}, want: `CCO_LOG_LEVEL: log.level: "loud" is not one of trace, debug, info, warn, error`},
 		{name: "upstream", env: []string{"CCO_UPSTREAM_URL", "ftp://x"}, want: `upstream.url: "ftp://x" is not an http(s) URL`},
+		{name: "cache scheme", env: []string{"CCO_CACHE_URL", "memcached://u:s3cret@x"}, want: `cache.url: memcached://u:xxxxx@x is not a redis:// or rediss:// URL`},
+		{name: "cache without a host", env: []string{"CCO_CACHE_URL", "redis:///0"}, want: `cache.url: redis:///0 is not a redis:// URL with a host`},
 		{name: "database scheme", env: []string{"CCO_DATABASE_URL", "mysql://x"}, want: `database.url: "mysql://x" is not a sqlite:// URL (want sqlite:///path/to/analytics.db), or postgres://user@host/db`},
 		{name: "postgres without a host", env: []string{"CCO_DATABASE_URL", "postgres://:s3cret@/cco"}, want: `database.url: postgres://:xxxxx@/cco is not a postgres:// URL with a host`},
 		{name: "database relative", env: []string{"CCO_DATABASE_URL", "sqlite://a.db"}, want: `the path must be absolute`},
@@ -241,10 +243,11 @@ func TestSettingsListing(t *testing.T) {
 	}
 }
 
-// A PostgreSQL URL is taken as given, and shown without its password.
+// A PostgreSQL or Redis URL is taken as given, and shown without its
+// password.
 func TestDatabaseURLRedacted(t *testing.T) {
 	const u = "postgres://cco:s3cret@db.internal:5432/cco?sslmode=require"
-	lookupEnv, environ := envOf("CCO_DATABASE_URL", u)
+	lookupEnv, environ := envOf("CCO_DATABASE_URL", u, "CCO_CACHE_URL", "redis://:s3cret@cache.internal:6379/0")
 	r, err := Resolve(Input{Paths: testPaths, LookupEnv: lookupEnv, Environ: environ})
 	if err != nil {
 		t.Fatal(err)
@@ -258,6 +261,9 @@ func TestDatabaseURLRedacted(t *testing.T) {
 	}
 	if want := "postgres://cco:xxxxx@db.internal:5432/cco?sslmode=require"; got != want {
 		t.Errorf("config get database.url = %q, want %q", got, want)
+	}
+	if got, _ := r.Value("cache.url"); got != "redis://:xxxxx@cache.internal:6379/0" {
+		t.Errorf("config get cache.url = %q", got)
 	}
 	for _, st := range r.Settings() {
 		if strings.Contains(st.Value, "s3cret") {
@@ -579,7 +585,11 @@ func TestREADMEListsEveryKey(t *testing.T) {
 		if s.env != "" && !strings.Contains(row, "`"+s.env+"`") {
 			t.Errorf("README row for %s does not name %s", s.key, s.env)
 		}
-		if def := s.format(&r.Config); s.key != "database.url" && s.key != "pricing.file" && !strings.Contains(row, "`"+def+"`") {
+		def := "`" + s.format(&r.Config) + "`"
+		if def == "``" {
+			def = "(empty)"
+		}
+		if s.key != "database.url" && s.key != "pricing.file" && !strings.Contains(row, def) {
 			t.Errorf("README row for %s does not show the default %s", s.key, def)
 		}
 	}

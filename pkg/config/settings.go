@@ -138,6 +138,28 @@ var settings = []setting{
 	durationSetting("cache.ttl", "CCO_CACHE_TTL", "1h", "how long a cached answer lives (seconds or 90s, 1h, ...)", time.Second,
 		func(c *Config) *time.Duration { return &c.Cache.TTL }),
 	{
+		key: "cache.url", env: "CCO_CACHE_URL", doc: "empty for the cache in this process, or a Redis (redis://[user:password@]host:6379/0) that replicas share; the password never shown",
+		def: func(Paths) string { return "" },
+		parse: func(raw string, c *Config) error {
+			if raw != "" && !strings.HasPrefix(raw, "redis://") && !strings.HasPrefix(raw, "rediss://") {
+				return fmt.Errorf("%s is not a redis:// or rediss:// URL", RedactURL(raw))
+			}
+			if raw != "" {
+				if u, err := url.Parse(raw); err != nil || u.Host == "" {
+					return fmt.Errorf("%s is not a redis:// URL with a host (want redis://host:6379/0)", RedactURL(raw))
+				}
+			}
+			c.Cache.URL = raw
+			return nil
+		},
+		format: func(c *Config) string {
+			if c.Cache.URL == "" {
+				return ""
+			}
+			return RedactURL(c.Cache.URL)
+		},
+	},
+	{
 		key: "database.url", env: "CCO_DATABASE_URL", doc: "analytics database: a SQLite file (sqlite:///path/to/analytics.db) or PostgreSQL (postgres://user@host/db; the password from PGPASSWORD or ~/.pgpass, or in the URL, never shown)",
 		def: func(p Paths) string { return SQLiteURL(filepath.Join(p.DataDir, "analytics.db")) },
 		parse: func(raw string, c *Config) error {

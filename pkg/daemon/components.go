@@ -30,7 +30,7 @@ import (
 type components struct {
 	upstream *url.URL
 	store    *store.Store
-	cache    *cache.Cache // nil when the cache is off
+	cache    cache.Responses // nil when the cache is off
 	proxy    *proxy.Proxy
 	metrics  *metrics.Metrics
 	live     *live.Hub
@@ -73,7 +73,7 @@ func openComponents(ctx context.Context, cfg config.Config, o Options, logger *l
 		}
 	}}
 	if cfg.Cache.Enabled && cfg.Cache.Size > 0 {
-		if c.cache, err = cache.New(cache.Options{MaxBytes: cfg.Cache.Size, TTL: cfg.Cache.TTL}); err != nil {
+		if c.cache, err = newCache(cfg.Cache, logger); err != nil {
 			closers[0]()
 			return nil, nil, err
 		}
@@ -83,7 +83,8 @@ func openComponents(ctx context.Context, cfg config.Config, o Options, logger *l
 	if c.cache != nil {
 		src.Cache = func() metrics.CacheFigures {
 			s := c.cache.Stats()
-			return metrics.CacheFigures{Hits: s.Hits, Misses: s.Misses, Bypasses: s.Bypasses, Stores: s.Stores, Evictions: s.Evictions, Entries: s.Entries, Bytes: s.Bytes, MaxBytes: s.MaxBytes}
+			return metrics.CacheFigures{Hits: s.Hits, Misses: s.Misses, Bypasses: s.Bypasses, Unavailable: s.Unavailable,
+				Stores: s.Stores, Evictions: s.Evictions, Entries: s.Entries, Bytes: s.Bytes, MaxBytes: s.MaxBytes}
 		}
 	}
 	src.InFlight = func() int64 { return c.proxy.Stats().InFlight }
@@ -163,7 +164,23 @@ func (c *components) instance(listen, service string) func() control.Instance {
 	}
 }
 
-// cacheStats answers the control API's cache route.
+// newCache is the response cache: in this process, or shared in Redis
+// when cache.url names one (cache.size then bounds one entry, at most
+// maxSharedEntry).
+func newCache(cfg config.Cache, logger *logrus.Logger) (cache.Responses, error) {
+	if cfg.URL == "" {
+		return cache.New(cache.Options{MaxBytes: cfg.Size, TTL: cfg.TTL})
+	}
+	return cache.NewShared(cache.SharedOptions{
+		URL: cfg.URL, TTL: cfg.TTL, MaxEntry: min(cfg.Size, maxSharedEntry),
+		OnError: func(err error) { logger.WithError(err).Warn("response cache bypassed") },
+	})
+}
+
+// maxSharedEntry bounds one entry in Redis: far above any answer the API
+// gives, far below Redis's 512 MB limit on a value.
+const maxSharedEntry = 32 << 20
+
 // database reports the analytics database's state for /health and /ready.
 func (c *components) database() control.DatabaseStatus {
 	d := control.DatabaseStatus{Name: c.dbPath, OK: true, Queued: c.store.Queued(), Dropped: c.store.Dropped()}
@@ -173,6 +190,7 @@ func (c *components) database() control.DatabaseStatus {
 	return d
 }
 
+// cacheStats answers the control API's cache route.
 func (c *components) cacheStats() *control.CacheStats {
 	if c.cache == nil {
 		return analytics.CacheReport(nil)

@@ -53,6 +53,9 @@ type Sources struct {
 // CacheFigures are the response cache's figures.
 type CacheFigures struct {
 	Hits, Misses, Bypasses, Stores int64
+	// Unavailable counts lookups and stores that bypassed a shared cache
+	// whose Redis could not be reached.
+	Unavailable int64
 	// Evictions are entries the cache dropped for size or expiry (see
 	// cache.Stats.Evictions).
 	Evictions       int64
@@ -220,6 +223,7 @@ var (
 	descHits      = prometheus.NewDesc("cco_cache_hits_total", "Requests answered from cco's response cache.", nil, nil)
 	descMisses    = prometheus.NewDesc("cco_cache_misses_total", "Cacheable requests the response cache did not have.", nil, nil)
 	descBypasses  = prometheus.NewDesc("cco_cache_bypasses_total", "Requests that asked not to use the response cache.", nil, nil)
+	descUnavail   = prometheus.NewDesc("cco_cache_unavailable_total", "Lookups and stores that bypassed the shared response cache because Redis could not be reached.", nil, nil)
 	descStores    = prometheus.NewDesc("cco_cache_stores_total", "Answers stored in the response cache.", nil, nil)
 	descEvictions = prometheus.NewDesc("cco_cache_evictions_total", "Answers the response cache dropped to stay within cache.size or because their TTL passed (not those cleared on request).", nil, nil)
 	descEntries   = prometheus.NewDesc("cco_cache_entries", "Answers in the response cache.", nil, nil)
@@ -227,7 +231,7 @@ var (
 	descMaxBytes  = prometheus.NewDesc("cco_cache_max_bytes", "The response cache's bound in bytes (cache.size).", nil, nil)
 	descQueued    = prometheus.NewDesc("cco_analytics_queue_length", "Analytics rows waiting to be written.", nil, nil)
 	descDropped   = prometheus.NewDesc("cco_analytics_dropped_total", "Analytics rows dropped because the queue was full.", nil, nil)
-	sourceMetrics = []*prometheus.Desc{descInFlight, descHits, descMisses, descBypasses, descStores, descEvictions, descEntries, descBytes, descMaxBytes, descQueued, descDropped}
+	sourceMetrics = []*prometheus.Desc{descInFlight, descHits, descMisses, descBypasses, descUnavail, descStores, descEvictions, descEntries, descBytes, descMaxBytes, descQueued, descDropped}
 )
 
 func (c sourceCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -249,6 +253,7 @@ func (c sourceCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(descHits, float64(f.Hits))
 		counter(descMisses, float64(f.Misses))
 		counter(descBypasses, float64(f.Bypasses))
+		counter(descUnavail, float64(f.Unavailable))
 		counter(descStores, float64(f.Stores))
 		counter(descEvictions, float64(f.Evictions))
 		gauge(descEntries, float64(f.Entries))

@@ -65,7 +65,7 @@ func TestObserveAndScrape(t *testing.T) {
 	m := New(Build{Version: "2025.11.2", Commit: "abc1234", GoVersion: "go1.26"}, Sources{
 		InFlight: func() int64 { return 3 },
 		Cache: func() CacheFigures {
-			return CacheFigures{Hits: 5, Misses: 7, Evictions: 6, Entries: 2, Bytes: 4096, MaxBytes: 1 << 30}
+			return CacheFigures{Hits: 5, Misses: 7, Evictions: 6, Unavailable: 9, Entries: 2, Bytes: 4096, MaxBytes: 1 << 30}
 		},
 		Queued:  func() int { return 1 },
 		Dropped: func() int64 { return 4 },
@@ -105,6 +105,7 @@ func TestObserveAndScrape(t *testing.T) {
 		{"cco_cache_hits_total", nil, 5},
 		{"cco_cache_misses_total", nil, 7},
 		{"cco_cache_evictions_total", nil, 6},
+		{"cco_cache_unavailable_total", nil, 9},
 		{"cco_cache_bytes", nil, 4096},
 		{"cco_analytics_queue_length", nil, 1},
 		{"cco_analytics_dropped_total", nil, 4},

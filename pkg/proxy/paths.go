@@ -17,8 +17,9 @@ import (
 // anything else would carry the injected API key to another part of the
 // upstream, so it is refused.
 //
-// A path that cleaning leaves as it was is forwarded exactly as the client
-// encoded it (raw is its RawPath). One that cleaning changed is forwarded in
+// A path that cleaning leaves as it was, and whose /v1/ the client did not
+// encode, is forwarded exactly as the client encoded it (raw is its
+// RawPath). One that cleaning changed is forwarded in
 // its cleaned, decoded form, re-encoded by net/url: an upstream then sees
 // no dot segment however it decodes the path.
 func forwardPath(u *url.URL) (p, raw string, ok bool) {
@@ -31,7 +32,10 @@ func forwardPath(u *url.URL) (p, raw string, ok bool) {
 	if !strings.HasPrefix(cleaned, "/v1/") {
 		return "", "", false
 	}
-	if cleaned == decoded {
+	// The client's encoding is kept only where its /v1/ is literal: in
+	// /v1%2Fmessages the upstream may see one segment, "v1/messages", and
+	// that is not under /v1/.
+	if cleaned == decoded && (u.RawPath == "" || strings.HasPrefix(u.RawPath, "/v1/")) {
 		return decoded, u.RawPath, true
 	}
 	return cleaned, "", true

@@ -29,6 +29,10 @@ func TestForwardPath(t *testing.T) {
 		{in: `/v1/x\..\messages`, want: "/v1/messages"},
 		{in: "/v1/x%5C..%5Cmessages", want: "/v1/messages"},
 		{in: "/v1/messages/.", want: "/v1/messages"},
+		// An encoded slash in /v1/ itself: forwarded decoded, as /v1/ (the
+		// fuzzer's find).
+		{in: "/v1%2F", want: "/v1/"},
+		{in: "/v1%2fmessages", want: "/v1/messages"},
 		{in: "/v1/../api/x"},
 		{in: "/v1/%2e%2e/api/x"},
 		{in: "/v1/%2E%2E/api/x"},

@@ -48,6 +48,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -86,7 +87,7 @@ type Options struct {
 	Now              func() time.Time
 
 	// Cache, when set, answers repeated requests to /v1/messages.
-	Cache *cache.Cache
+	Cache cache.Responses
 	// CacheMaxEntry bounds the size of one stored answer.
 	CacheMaxEntry int
 	// OnDone, when set, is told about every finished request, on the
@@ -278,9 +279,13 @@ func (p *Proxy) fromCache(w http.ResponseWriter, r *http.Request, ex *exchange, 
 	if !ok {
 		return false
 	}
-	e, hit := p.opts.Cache.Get(key)
-	if !hit {
+	e, found := p.opts.Cache.Lookup(key)
+	switch found {
+	case cache.Miss:
 		ex.cacheState, ex.cacheKey, ex.cacheable = "MISS", key, true
+		return false
+	case cache.Unavailable: // a shared cache whose Redis is down
+		ex.cacheState = "BYPASS"
 		return false
 	}
 	h := w.Header()
@@ -299,7 +304,12 @@ func (p *Proxy) fromCache(w http.ResponseWriter, r *http.Request, ex *exchange, 
 	w.Write(e.Body) //nolint:errcheck // a client that left is not an error
 	http.NewResponseController(w).Flush()
 	ex.cacheState, ex.status, ex.requestID = "HIT", e.Status, e.RequestID
-	ex.usage, _ = e.Meta.(usage.Usage)
+	switch m := e.Meta.(type) {
+	case usage.Usage:
+		ex.usage = m
+	case json.RawMessage: // from a shared cache, as stored
+		json.Unmarshal(m, &ex.usage) //nolint:errcheck // a zero usage at worst
+	}
 	return true
 }
 

@@ -1,0 +1,169 @@
+package cache
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/visiquate/cco/pkg/realdb"
+)
+
+type testMeta struct {
+	Model  string
+	Tokens int64
+}
+
+func newShared(t *testing.T, r *realdb.Redis, o SharedOptions) *Shared {
+	t.Helper()
+	o.URL = r.URL()
+	if o.TTL == 0 {
+		o.TTL = time.Minute
+	}
+	if o.MaxEntry == 0 {
+		o.MaxEntry = 1 << 20
+	}
+	s, err := NewShared(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+func key(s string) Key {
+	k, _ := KeyFor("POST", "/v1/messages", "", nil, []byte(`{"m":"`+s+`"}`), "sk-ant-test")
+	return k
+}
+
+// An answer stored through one replica is a hit through another, whole:
+// status, headers, body and the caller's metadata (as its JSON); under
+// cco's versioned prefix, with Redis's own expiry set to the TTL.
+func TestSharedAcrossReplicas(t *testing.T) {
+	r := realdb.StartRedis(t)
+	a, b := newShared(t, r, SharedOptions{}), newShared(t, r, SharedOptions{})
+	e := &Entry{Status: 200, ContentType: "text/event-stream", RequestID: "req_1", Body: []byte("event: ping\ndata: {}\n\n"),
+		Stream: true, Stored: time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC), Meta: testMeta{"claude-haiku-4-5", 42}}
+	if _, got := b.Lookup(key("x")); got != Miss {
+		t.Fatalf("empty cache: %v, want Miss", got)
+	}
+	a.Put(key("x"), e)
+	got, res := b.Lookup(key("x"))
+	if res != Hit {
+		t.Fatalf("through the other replica: %v, want Hit", res)
+	}
+	var meta testMeta
+	if err := json.Unmarshal(got.Meta.(json.RawMessage), &meta); err != nil || meta != e.Meta {
+		t.Errorf("Meta = %s (%v), want %+v", got.Meta, err, e.Meta)
+	}
+	got.Meta = e.Meta
+	if got.Status != e.Status || got.ContentType != e.ContentType || got.RequestID != e.RequestID ||
+		!bytes.Equal(got.Body, e.Body) || got.Stream != e.Stream || !got.Stored.Equal(e.Stored) {
+		t.Errorf("entry through Redis\n got %+v\nwant %+v", got, e)
+	}
+	keys, err := a.rdb.Keys(context.Background(), "*").Result()
+	if err != nil || len(keys) != 1 || !strings.HasPrefix(keys[0], "cco:v1:response:") {
+		t.Errorf("keys in Redis: %v %v", keys, err)
+	}
+	if ttl := a.rdb.PTTL(context.Background(), keys[0]).Val(); ttl <= 0 || ttl > time.Minute {
+		t.Errorf("the entry's TTL in Redis is %v, want up to a minute", ttl)
+	}
+	if st := b.Stats(); st.Hits != 1 || st.Misses != 1 || st.Backend != "redis" {
+		t.Errorf("stats: %+v", st)
+	}
+}
+
+// Entries expire with the TTL; one larger than MaxEntry is not stored;
+// Clear deletes cco's entries only.
+func TestSharedBounds(t *testing.T) {
+	r := realdb.StartRedis(t)
+	s := newShared(t, r, SharedOptions{TTL: 300 * time.Millisecond, MaxEntry: 1000})
+	s.Put(key("short"), &Entry{Status: 200, Body: []byte("a")})
+	if _, res := s.Lookup(key("short")); res != Hit {
+		t.Fatalf("fresh entry: %v", res)
+	}
+	time.Sleep(600 * time.Millisecond)
+	if _, res := s.Lookup(key("short")); res != Miss {
+		t.Errorf("after its TTL: %v, want Miss", res)
+	}
+	s.Put(key("big"), &Entry{Status: 200, Body: make([]byte, 2000)})
+	if _, res := s.Lookup(key("big")); res != Miss {
+		t.Errorf("an entry over MaxEntry was stored: %v", res)
+	}
+	if err := s.rdb.Set(context.Background(), "someone-else", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	long := newShared(t, r, SharedOptions{})
+	long.Put(key("kept?"), &Entry{Status: 200, Body: []byte("b")})
+	long.Clear()
+	if _, res := long.Lookup(key("kept?")); res != Miss {
+		t.Error("Clear left an entry")
+	}
+	if v := s.rdb.Get(context.Background(), "someone-else").Val(); v != "v" {
+		t.Error("Clear deleted a key that is not cco's")
+	}
+}
+
+// Redis down: lookups answer Unavailable at once (the first after a
+// failure within the dial timeout, the rest without dialling), stores are
+// skipped, one warning is given; once Redis is back it is used again.
+func TestSharedRedisDown(t *testing.T) {
+	r := realdb.StartRedis(t)
+	var warnings atomic.Int64
+	s := newShared(t, r, SharedOptions{OnError: func(err error) {
+		if !strings.Contains(err.Error(), "Redis unreachable") {
+			t.Errorf("warning: %v", err)
+		}
+		warnings.Add(1)
+	}})
+	r.Stop()
+	start := time.Now()
+	for range 50 {
+		if _, res := s.Lookup(key("x")); res != Unavailable {
+			t.Fatalf("Redis down: %v, want Unavailable", res)
+		}
+		s.Put(key("x"), &Entry{Status: 200})
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("100 calls with Redis down took %v", d)
+	}
+	if n := warnings.Load(); n != 1 {
+		t.Errorf("%d warnings, want 1 (at most one a minute)", n)
+	}
+	if st := s.Stats(); st.Unavailable != 100 || st.Stores != 0 {
+		t.Errorf("stats with Redis down: %+v", st)
+	}
+	if err := r.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		s.Put(key("back"), &Entry{Status: 200, Body: []byte("b")})
+		if _, res := s.Lookup(key("back")); res == Hit {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Redis never used again after it came back")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestSharedBadURL(t *testing.T) {
+	_, err := NewShared(SharedOptions{URL: "http://x", TTL: time.Minute, MaxEntry: 1})
+	if err == nil {
+		t.Fatal("NewShared took an http:// URL")
+	}
+}
+
+// decodeEntry refuses what encodeEntry did not write.
+func TestDecodeEntry(t *testing.T) {
+	for _, data := range [][]byte{nil, {0, 0}, {0, 0, 0, 9, '{'}, {0, 0, 0, 1, 'x'}} {
+		if _, err := decodeEntry(data); err == nil {
+			t.Errorf("decodeEntry(%q) accepted it", data)
+		}
+	}
+}

@@ -1,0 +1,64 @@
+package e2e
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/visiquate/cco/pkg/ccoproc"
+	"github.com/visiquate/cco/pkg/fakeapi"
+	"github.com/visiquate/cco/pkg/realdb"
+)
+
+// Two cco processes with cache.url pointing at one Redis share a cache: an
+// answer fetched through the first is a HIT through the second, the
+// upstream asked once. With Redis stopped both still answer, as BYPASS,
+// and each warns once.
+func TestSharedCacheAcrossReplicas(t *testing.T) {
+	r := realdb.StartRedis(t)
+	u := fakeapi.NewUpstream(t, fakeapi.Options{})
+	env := []string{"CCO_CACHE_URL=" + r.URL()}
+	one := ccoproc.StartCCO(t, ccoBin, env, "--upstream", u.URL)
+	two := ccoproc.StartCCO(t, ccoBin, env, "--upstream", u.URL)
+	ask := func(in *ccoproc.Instance) string {
+		t.Helper()
+		body := `{"model":"claude-haiku-4-5","max_tokens":16,"messages":[{"role":"user","content":"shared"}]}`
+		req, _ := http.NewRequest("POST", in.URL+"/v1/messages", strings.NewReader(body))
+		req.Header.Set("x-api-key", "sk-ant-api03-team")
+		req.Header.Set("anthropic-version", "2023-06-01")
+		req.Header.Set("content-type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || !strings.Contains(string(data), `"type":"message"`) {
+			t.Fatalf("%s: %s", resp.Status, data)
+		}
+		return resp.Header.Get("X-Cco-Cache")
+	}
+	if got := ask(one); got != "MISS" {
+		t.Errorf("first request through replica 1: %q, want MISS", got)
+	}
+	if got := ask(two); got != "HIT" {
+		t.Errorf("the same request through replica 2: %q, want HIT", got)
+	}
+	if n := len(u.Requests()); n != 1 {
+		t.Errorf("the upstream was asked %d times, want once", n)
+	}
+
+	r.Stop()
+	for _, in := range []*ccoproc.Instance{one, two, one} {
+		if got := ask(in); got != "BYPASS" {
+			t.Errorf("with Redis stopped: %q, want BYPASS", got)
+		}
+	}
+	if n := len(u.Requests()); n != 4 {
+		t.Errorf("with Redis stopped the upstream was asked %d times in all, want 4", n)
+	}
+	if log := one.Log(); strings.Count(log, "response cache bypassed") != 1 {
+		t.Errorf("want one warning about Redis in the log:\n%s", log)
+	}
+}
