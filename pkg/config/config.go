@@ -8,6 +8,7 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"time"
 )
 
@@ -34,6 +35,9 @@ type Server struct {
 	AllowRemote bool
 	// AllowedHosts are Host header names accepted besides loopback ones.
 	AllowedHosts []string
+	// TrustedProxies are the addresses (CIDR ranges) of reverse proxies
+	// whose X-Forwarded-For names the client; none by default.
+	TrustedProxies []netip.Prefix
 	// MaxBodySize bounds a request body; larger ones get 413.
 	MaxBodySize int64
 	// BodyTimeout bounds the time to read a request body; a slower one

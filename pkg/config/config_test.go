@@ -98,6 +98,8 @@ size = "256MiB"
 		{name: "allowed hosts", env: []string{"CCO_ALLOWED_HOSTS", " Cco.Example , ,b.lan"}, key: "server.allowed_hosts", want: "cco.example,b.lan", wantSource: "env CCO_ALLOWED_HOSTS"},
 		{name: "header timeout", env: []string{"CCO_UPSTREAM_HEADER_TIMEOUT", "90"}, key: "upstream.header_timeout", want: "1m30s", wantSource: "env CCO_UPSTREAM_HEADER_TIMEOUT"},
 		{name: "body timeout default", key: "server.body_timeout", want: "1m", wantSource: "default"},
+		{name: "trusted proxies", env: []string{"CCO_TRUSTED_PROXIES", " 127.0.0.1, 10.1.2.3/8,,::1 "}, key: "server.trusted_proxies", want: "127.0.0.1/32,10.0.0.0/8,::1/128", wantSource: "env CCO_TRUSTED_PROXIES"},
+		{name: "trusted proxies default", key: "server.trusted_proxies", want: "", wantSource: "default"},
 		{name: "body timeout file", file: []byte("[server]\nbody_timeout = \"20s\"\n"), key: "server.body_timeout", want: "20s", wantSource: "file c.toml:2"},
 		{name: "body timeout env", file: []byte("[server]\nbody_timeout = \"20s\"\n"), env: []string{"CCO_BODY_TIMEOUT", "90"}, key: "server.body_timeout", want: "1m30s", wantSource: "env CCO_BODY_TIMEOUT"},
 	}
@@ -153,6 +155,7 @@ func TestResolveErrors(t *testing.T) {
 		{name: "bool", file: "[cache]\nenabled = \"maybe\"\n", want: `cache.enabled: "maybe" is not true or false`},
 		{name: "log level", env: []string{"CCO_LOG_LEVEL", "loud"}, want: `CCO_LOG_LEVEL: log.level: "loud" is not one of trace, debug, info, warn, error`},
 		{name: "upstream", env: []string{"CCO_UPSTREAM_URL", "ftp://x"}, want: `upstream.url: "ftp://x" is not an http(s) URL`},
+		{name: "trusted proxy not an address", env: []string{"CCO_TRUSTED_PROXIES", "nginx.lan"}, want: `server.trusted_proxies: "nginx.lan" is neither an address nor a CIDR range`},
 		{name: "cache scheme", env: []string{"CCO_CACHE_URL", "memcached://u:s3cret@x"}, want: `cache.url: memcached://u:xxxxx@x is not a redis:// or rediss:// URL`},
 		{name: "cache without a host", env: []string{"CCO_CACHE_URL", "redis:///0"}, want: `cache.url: redis:///0 is not a redis:// URL with a host`},
 		{name: "database scheme", env: []string{"CCO_DATABASE_URL", "mysql://x"}, want: `database.url: "mysql://x" is not a sqlite:// URL (want sqlite:///path/to/analytics.db), or postgres://user@host/db`},

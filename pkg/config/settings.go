@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -107,6 +108,36 @@ var settings = []setting{
 			return nil
 		},
 		format: func(c *Config) string { return strings.Join(c.Server.AllowedHosts, ",") },
+	},
+	{
+		key: "server.trusted_proxies", env: "CCO_TRUSTED_PROXIES", doc: "reverse proxies (addresses or CIDR ranges, comma-separated) whose X-Forwarded-For names the client; none by default. Their clients count as remote: an access token is needed", def: constant(""),
+		parse: func(raw string, c *Config) error {
+			var ps []netip.Prefix
+			for f := range strings.SplitSeq(raw, ",") {
+				f = strings.TrimSpace(f)
+				if f == "" {
+					continue
+				}
+				p, err := netip.ParsePrefix(f)
+				if err != nil {
+					a, aerr := netip.ParseAddr(f)
+					if aerr != nil {
+						return fmt.Errorf("%q is neither an address nor a CIDR range", f)
+					}
+					p = netip.PrefixFrom(a, a.BitLen())
+				}
+				ps = append(ps, p.Masked())
+			}
+			c.Server.TrustedProxies = ps
+			return nil
+		},
+		format: func(c *Config) string {
+			out := make([]string, len(c.Server.TrustedProxies))
+			for i, p := range c.Server.TrustedProxies {
+				out[i] = p.String()
+			}
+			return strings.Join(out, ",")
+		},
 	},
 	sizeSetting("server.max_body_size", "CCO_MAX_BODY_SIZE", "32MiB", "largest request body accepted (413 above)", 1024,
 		func(c *Config) *int64 { return &c.Server.MaxBodySize }),

@@ -98,6 +98,10 @@ func Start(ctx context.Context, o Options) (_ *Instance, err error) {
 		return nil, &config.Error{Msg: fmt.Sprintf("listening on %s beyond loopback needs an access token for the other machines' clients: "+
 			"make one with `cco credentials new-token` (or set CCO_SERVER_TOKEN), then start cco again", cfg.Server.Host)}
 	}
+	if len(cfg.Server.TrustedProxies) > 0 && o.AccessToken.IsZero() {
+		return nil, &config.Error{Key: "server.trusted_proxies", Msg: "clients behind a trusted proxy count as remote and need an access token: " +
+			"make one with `cco credentials new-token` (or set CCO_SERVER_TOKEN), then start cco again"}
+	}
 	pidDir := o.Paths.PidDir()
 	if err := checkPortFree(pidDir, cfg.Server.Port, o.PID); err != nil {
 		return nil, err
@@ -177,23 +181,24 @@ func Start(ctx context.Context, o Options) (_ *Instance, err error) {
 	var updates updateWatcher
 	in.srv = server.New(server.Options{
 		Info: o.Info, PID: o.PID, StartedAt: started, Now: o.Now, Logger: logger, Token: token,
-		Shutdown:      func() { go in.stopWithin(in.shutdownTimeout, "control request") },
-		Proxy:         comps.proxy,
-		Update:        updates.Status,
-		Database:      comps.database,
-		Stats:         comps.stats(o.Now),
-		CacheStats:    comps.cacheStats,
-		ClearCache:    comps.clearCache,
-		Requests:      comps.requests,
-		Live:          comps.live,
-		Instance:      comps.instance(st.BaseURL(), o.Service),
-		Metrics:       comps.metrics.Handler(),
-		OnRateLimited: comps.metrics.Refused,
-		AllowedHosts:  cfg.Server.AllowedHosts,
-		Remote:        remote,
-		AccessToken:   o.AccessToken,
-		APILimit:      server.Limit{PerMinute: cfg.RateLimit.APIRequestsPerMinute, Concurrent: cfg.RateLimit.APIConcurrent},
-		ProxyLimit:    server.Limit{PerMinute: cfg.RateLimit.ProxyRequestsPerMinute, Concurrent: cfg.RateLimit.ProxyConcurrent},
+		Shutdown:       func() { go in.stopWithin(in.shutdownTimeout, "control request") },
+		Proxy:          comps.proxy,
+		Update:         updates.Status,
+		Database:       comps.database,
+		Stats:          comps.stats(o.Now),
+		CacheStats:     comps.cacheStats,
+		ClearCache:     comps.clearCache,
+		Requests:       comps.requests,
+		Live:           comps.live,
+		Instance:       comps.instance(st.BaseURL(), o.Service),
+		Metrics:        comps.metrics.Handler(),
+		OnRateLimited:  comps.metrics.Refused,
+		AllowedHosts:   cfg.Server.AllowedHosts,
+		TrustedProxies: cfg.Server.TrustedProxies,
+		Remote:         remote,
+		AccessToken:    o.AccessToken,
+		APILimit:       server.Limit{PerMinute: cfg.RateLimit.APIRequestsPerMinute, Concurrent: cfg.RateLimit.APIConcurrent},
+		ProxyLimit:     server.Limit{PerMinute: cfg.RateLimit.ProxyRequestsPerMinute, Concurrent: cfg.RateLimit.ProxyConcurrent},
 	})
 	in.http = &http.Server{
 		Handler:           in.srv.Handler(),

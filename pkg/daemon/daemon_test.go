@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -399,6 +400,19 @@ func TestRemoteNeedsToken(t *testing.T) {
 	}
 	if _, err := os.Stat(paths.PidDir()); !os.IsNotExist(err) {
 		t.Error("state folder made for a refused start")
+	}
+}
+
+// Behind a trusted proxy clients count as remote: no start without an
+// access token.
+func TestTrustedProxiesNeedToken(t *testing.T) {
+	cfg, paths := testConfig(t, func(c *config.Config) {
+		c.Server.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	})
+	_, err := Start(context.Background(), testOptions(cfg, paths, io.Discard, io.Discard))
+	var ce *config.Error
+	if !errors.As(err, &ce) || ce.Key != "server.trusted_proxies" || !strings.Contains(err.Error(), "cco credentials new-token") {
+		t.Fatalf("err = %v", err)
 	}
 }
 

@@ -99,9 +99,9 @@ func equalSecret(got, want string) bool {
 //     the refusal is logged with the client's address and the reason, never
 //     with what it sent.
 //
-// "On loopback" is the TCP peer address, never X-Forwarded-For or the
-// like, which the client writes itself. A reverse proxy on this machine
-// therefore makes every client look local (see the package doc).
+// "On loopback" is the TCP peer address. X-Forwarded-For, which a client
+// can write itself, is believed only from server.trusted_proxies, and a
+// request that came through one counts as remote (see clientOf).
 func (s *Server) checkAccessToken(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
@@ -109,12 +109,13 @@ func (s *Server) checkAccessToken(next echo.HandlerFunc) echo.HandlerFunc {
 		if ctl := takeHeader(r.Header, control.TokenHeader); len(ctl) > 0 {
 			c.Set(controlTokenKey, ctl[0])
 		}
-		if !s.opts.Remote || isLoopbackClient(r.RemoteAddr) {
+		cl := s.clientOf(r)
+		if cl.local || (!s.opts.Remote && !cl.proxied) {
 			return next(c)
 		}
 		if reason := s.access.refusal(values); reason != "" {
 			s.opts.Logger.WithFields(logrus.Fields{
-				"remote": clientIP(r.RemoteAddr),
+				"remote": cl.ip,
 				"method": r.Method,
 				"path":   r.URL.Path,
 				"reason": reason,
@@ -132,7 +133,7 @@ func (s *Server) checkAccessToken(next echo.HandlerFunc) echo.HandlerFunc {
 // when the instance listens beyond loopback.
 func (s *Server) loopbackClientOnly(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if s.opts.Remote && !isLoopbackClient(c.Request().RemoteAddr) {
+		if cl := s.clientOf(c.Request()); (s.opts.Remote || cl.proxied) && !cl.local {
 			return controlFromLoopbackOnly
 		}
 		return next(c)

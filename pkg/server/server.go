@@ -29,9 +29,11 @@
 // loopback client keeps the old rules: x-cco-token is, for it, the control
 // token of the control routes. Those routes refuse other machines
 // outright, since their x-cco-token is the access token. Loopback is judged
-// by the peer address alone, so a reverse proxy on the same machine makes
-// every client look local: run such a proxy in front of a loopback-only cco
-// and enforce the token there, or keep cco on a non-loopback address.
+// by the peer address, except for a request from one of
+// Options.TrustedProxies carrying X-Forwarded-For: its client is the one
+// the header names (for the rate limits too), and it counts as remote
+// wherever cco listens, so a reverse proxy on the same machine does not
+// make every client look local.
 //
 // It imports echo, logrus, x/time/rate and the apierror, control,
 // dashboard, live, proxy, secret and version packages.
@@ -43,6 +45,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -87,8 +90,13 @@ type Options struct {
 	// clients are then rate-limited on every route, and IP-literal Hosts
 	// are accepted.
 	Remote bool
-	// AccessToken, when Remote, must be presented in x-cco-token by every
-	// client that is not on loopback.
+	// TrustedProxies are reverse proxies whose X-Forwarded-For names the
+	// client. A request from one of them that carries the header is
+	// attributed and rate-limited by that client's address, and counts as
+	// remote: it needs AccessToken, and never reaches the control routes.
+	TrustedProxies []netip.Prefix
+	// AccessToken, when Remote (or behind TrustedProxies), must be
+	// presented in x-cco-token by every client that is not on loopback.
 	AccessToken secret.Secret
 	// APILimit applies per client to /api/* (control included) and to
 	// every request from a client that is not on this machine.
@@ -141,6 +149,7 @@ type Server struct {
 	stopped      chan struct{} // closed by SetStopping: live streams end
 	stoppedOnce  sync.Once
 	pageTok      string
+	fromXFF      echo.IPExtractor // nil without TrustedProxies
 }
 
 // New builds the route table.
@@ -153,6 +162,15 @@ func New(opts Options) *Server {
 		access:       newTokenGate(opts.AccessToken),
 		stopped:      make(chan struct{}),
 		pageTok:      newPageToken(),
+	}
+	if len(opts.TrustedProxies) > 0 {
+		// Only the ranges given: echo's extractor otherwise trusts every
+		// loopback, link-local and private address.
+		trust := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+		for _, p := range opts.TrustedProxies {
+			trust = append(trust, echo.TrustIPRange(&net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
+		}
+		s.fromXFF = echo.ExtractIPFromXFFHeader(trust...)
 	}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
@@ -376,9 +394,9 @@ func browserRefusal(method, host string, h http.Header) string {
 // rateLimit applies the per-client limits that fit the route and client.
 func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		ip := clientIP(c.Request().RemoteAddr)
-		l := s.limiterFor(c.Request().URL.Path, isLoopbackName(ip))
-		release, wait, ok := l.acquire(ip)
+		cl := s.clientOf(c.Request())
+		l := s.limiterFor(c.Request().URL.Path, cl.local)
+		release, wait, ok := l.acquire(cl.ip)
 		if !ok {
 			if s.opts.OnRateLimited != nil {
 				kind := "api"
@@ -408,6 +426,37 @@ func (s *Server) limiterFor(path string, loopbackClient bool) *limiter {
 		return s.proxyLimiter
 	}
 	return nil
+}
+
+// sender is who sent a request, as far as cco can tell.
+type sender struct {
+	ip      string // the TCP peer's address, or the one a trusted proxy names
+	proxied bool   // it came through a trusted proxy (with X-Forwarded-For)
+	local   bool   // on this machine: a loopback peer, not proxied
+}
+
+// clientOf tells who sent r. Only a peer among the trusted proxies is
+// believed about X-Forwarded-For (echo's extractor, walking the header
+// from the right past trusted addresses); a trusted proxy's own requests,
+// without the header, are its own.
+func (s *Server) clientOf(r *http.Request) sender {
+	peer := clientIP(r.RemoteAddr)
+	if s.fromXFF != nil && len(r.Header.Values(echo.HeaderXForwardedFor)) > 0 {
+		if a, err := netip.ParseAddr(peer); err == nil && s.trusted(a.Unmap()) {
+			return sender{ip: s.fromXFF(r), proxied: true}
+		}
+	}
+	ip := net.ParseIP(peer)
+	return sender{ip: peer, local: ip != nil && ip.IsLoopback()}
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	for _, p := range s.opts.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 func clientIP(remoteAddr string) string {
