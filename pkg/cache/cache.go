@@ -10,9 +10,12 @@
 //
 // The cache lives in this process (Cache, on otter), or in Redis (Shared,
 // through go-redis) for several replicas; the proxy asks either through
-// Responses.
+// Responses. The shared Redis also keeps the per-client rate limits' counts
+// for the server (Shared.CountRequest), with the same handling of an
+// outage.
 //
-// It imports the standard library, otter, tidwall/sjson and go-redis.
+// It imports the standard library, otter, tidwall/sjson, go-redis and
+// go-redis/redis_rate.
 package cache
 
 import (

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -75,6 +76,7 @@ const (
 // cannot be reached, lookups answer Unavailable and stores are skipped.
 type Shared struct {
 	rdb  *redis.Client
+	rate *redis_rate.Limiter
 	opts SharedOptions
 
 	pausedUntil atomic.Int64 // unix ns: bypass Redis until then after a failure
@@ -99,7 +101,8 @@ func NewShared(o SharedOptions) (*Shared, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Shared{rdb: redis.NewClient(ro), opts: o}, nil
+	rdb := redis.NewClient(ro)
+	return &Shared{rdb: rdb, rate: redis_rate.NewLimiter(rdb), opts: o}, nil
 }
 
 func sharedKey(k Key) string { return sharedPrefix + hex.EncodeToString(k[:]) }
@@ -174,6 +177,30 @@ func (s *Shared) Put(k Key, e *Entry) {
 
 // CountBypass counts a request that skipped the cache on the client's word.
 func (s *Shared) CountBypass() { s.bypasses.Add(1) }
+
+// errUnavailable is CountRequest's answer while Redis is not asked.
+var errUnavailable = errors.New("redis unavailable")
+
+// CountRequest counts a request of the client named key against a limit of
+// perMinute requests a minute (a bucket that holds a minute's worth, as the
+// in-process limiter's), in Redis, so that every replica counts against
+// the same budget: GCRA, by go-redis/redis_rate, keyed
+// rate:cco:v1:KEY. ok says whether it may go on, retryAfter when the next
+// may. An error means Redis could not be asked; the caller then counts
+// locally, so an outage never lifts the limits.
+func (s *Shared) CountRequest(key string, perMinute int) (ok bool, retryAfter time.Duration, err error) {
+	if !s.usable() {
+		return false, 0, errUnavailable
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	res, err := s.rate.Allow(ctx, "cco:v1:"+key, redis_rate.PerMinute(perMinute))
+	if err != nil {
+		s.failed(err)
+		return false, 0, err
+	}
+	return res.Allowed > 0, res.RetryAfter, nil
+}
 
 // Clear deletes cco's entries (and nothing else of the Redis).
 func (s *Shared) Clear() {

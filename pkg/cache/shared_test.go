@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -165,5 +166,38 @@ func TestDecodeEntry(t *testing.T) {
 		if _, err := decodeEntry(data); err == nil {
 			t.Errorf("decodeEntry(%q) accepted it", data)
 		}
+	}
+}
+
+// Two replicas count one client's requests against one budget in Redis;
+// another client has its own; with Redis down the caller is told to count
+// locally.
+func TestSharedCountRequest(t *testing.T) {
+	r := realdb.StartRedis(t)
+	a, b := newShared(t, r, SharedOptions{}), newShared(t, r, SharedOptions{})
+	var got []bool
+	for i := range 4 {
+		s := a
+		if i%2 == 1 {
+			s = b
+		}
+		ok, wait, err := s.CountRequest("api:203.0.113.1", 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok && (wait <= 0 || wait > 30*time.Second) {
+			t.Errorf("refused with retry after %v, want about 20 s", wait)
+		}
+		got = append(got, ok)
+	}
+	if want := []bool{true, true, true, false}; !slices.Equal(got, want) {
+		t.Errorf("a client's 4 requests at 3 a minute across two replicas: %v, want %v", got, want)
+	}
+	if ok, _, err := b.CountRequest("api:203.0.113.2", 3); !ok || err != nil {
+		t.Errorf("another client: %v %v, want allowed", ok, err)
+	}
+	r.Stop()
+	if _, _, err := a.CountRequest("api:203.0.113.1", 3); err == nil {
+		t.Error("Redis down, and CountRequest did not say so")
 	}
 }

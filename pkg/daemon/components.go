@@ -31,6 +31,7 @@ type components struct {
 	upstream *url.URL
 	store    *store.Store
 	cache    cache.Responses // nil when the cache is off
+	shared   *cache.Shared   // the Redis of cache.url: the cache, when on, and the rate limits' counts
 	proxy    *proxy.Proxy
 	metrics  *metrics.Metrics
 	live     *live.Hub
@@ -72,8 +73,27 @@ func openComponents(ctx context.Context, cfg config.Config, o Options, logger *l
 			logger.WithError(err).Warn("closing the analytics database")
 		}
 	}}
-	if cfg.Cache.Enabled && cfg.Cache.Size > 0 {
-		if c.cache, err = newCache(cfg.Cache, logger); err != nil {
+	on := cfg.Cache.Enabled && cfg.Cache.Size > 0
+	switch {
+	case cfg.Cache.URL != "":
+		// The shared Redis also counts the rate limits, cache on or off.
+		bound := int64(maxSharedEntry)
+		if cfg.Cache.Size > 0 {
+			bound = min(cfg.Cache.Size, bound)
+		}
+		if c.shared, err = cache.NewShared(cache.SharedOptions{
+			URL: cfg.Cache.URL, TTL: cfg.Cache.TTL, MaxEntry: bound,
+			OnError: func(err error) { logger.WithError(err).Warn("response cache bypassed") },
+		}); err != nil {
+			closers[0]()
+			return nil, nil, &config.Error{Key: "cache.url", Msg: err.Error()}
+		}
+		closers = append(closers, c.shared.Close)
+		if on {
+			c.cache = c.shared
+		}
+	case on:
+		if c.cache, err = cache.New(cache.Options{MaxBytes: cfg.Cache.Size, TTL: cfg.Cache.TTL}); err != nil {
 			closers[0]()
 			return nil, nil, err
 		}
@@ -164,21 +184,9 @@ func (c *components) instance(listen, service string) func() control.Instance {
 	}
 }
 
-// newCache is the response cache: in this process, or shared in Redis
-// when cache.url names one (cache.size then bounds one entry, at most
-// maxSharedEntry).
-func newCache(cfg config.Cache, logger *logrus.Logger) (cache.Responses, error) {
-	if cfg.URL == "" {
-		return cache.New(cache.Options{MaxBytes: cfg.Size, TTL: cfg.TTL})
-	}
-	return cache.NewShared(cache.SharedOptions{
-		URL: cfg.URL, TTL: cfg.TTL, MaxEntry: min(cfg.Size, maxSharedEntry),
-		OnError: func(err error) { logger.WithError(err).Warn("response cache bypassed") },
-	})
-}
-
-// maxSharedEntry bounds one entry in Redis: far above any answer the API
-// gives, far below Redis's 512 MB limit on a value.
+// maxSharedEntry bounds one entry in Redis (cache.size bounds it too):
+// far above any answer the API gives, far below Redis's 512 MB limit on a
+// value.
 const maxSharedEntry = 32 << 20
 
 // database reports the analytics database's state for /health and /ready.

@@ -179,6 +179,10 @@ func Start(ctx context.Context, o Options) (_ *Instance, err error) {
 		stopping: make(chan struct{}), cut: make(chan struct{}), done: make(chan struct{}),
 	}
 	var updates updateWatcher
+	var sharedLimits server.RateCounter // a nil *cache.Shared must stay a nil interface
+	if comps.shared != nil {
+		sharedLimits = comps.shared
+	}
 	in.srv = server.New(server.Options{
 		Info: o.Info, PID: o.PID, StartedAt: started, Now: o.Now, Logger: logger, Token: token,
 		Shutdown:       func() { go in.stopWithin(in.shutdownTimeout, "control request") },
@@ -195,6 +199,7 @@ func Start(ctx context.Context, o Options) (_ *Instance, err error) {
 		OnRateLimited:  comps.metrics.Refused,
 		AllowedHosts:   cfg.Server.AllowedHosts,
 		TrustedProxies: cfg.Server.TrustedProxies,
+		SharedLimits:   sharedLimits,
 		Remote:         remote,
 		AccessToken:    o.AccessToken,
 		APILimit:       server.Limit{PerMinute: cfg.RateLimit.APIRequestsPerMinute, Concurrent: cfg.RateLimit.APIConcurrent},

@@ -3,6 +3,9 @@ package e2e
 import (
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -60,5 +63,46 @@ func TestSharedCacheAcrossReplicas(t *testing.T) {
 	}
 	if log := one.Log(); strings.Count(log, "response cache bypassed") != 1 {
 		t.Errorf("want one warning about Redis in the log:\n%s", log)
+	}
+}
+
+// Behind a trusted proxy (here the test, from 127.0.0.1 with
+// X-Forwarded-For), two replicas sharing a Redis hold a client to one
+// per-minute budget between them; another client has its own.
+func TestLimitsAcrossReplicas(t *testing.T) {
+	r := realdb.StartRedis(t)
+	u := fakeapi.NewUpstream(t, fakeapi.Options{})
+	conf := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(conf, []byte("[rate_limit]\napi_rpm = 3\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const token = "cco-access-0123456789abcdef0123456789abcdef"
+	env := []string{"CCO_CACHE_URL=" + r.URL(), "CCO_TRUSTED_PROXIES=127.0.0.1", "CCO_SERVER_TOKEN=" + token, "CCO_CONFIG=" + conf}
+	replicas := []*ccoproc.Instance{ccoproc.StartCCO(t, ccoBin, env, "--upstream", u.URL), ccoproc.StartCCO(t, ccoBin, env, "--upstream", u.URL)}
+	ask := func(in *ccoproc.Instance, client string) int {
+		t.Helper()
+		req, _ := http.NewRequest("POST", in.URL+"/v1/messages", strings.NewReader(`{"model":"claude-haiku-4-5","max_tokens":16,"messages":[{"role":"user","content":"limit"}]}`))
+		req.Header.Set("x-api-key", "sk-ant-api03-team")
+		req.Header.Set("anthropic-version", "2023-06-01")
+		req.Header.Set("content-type", "application/json")
+		req.Header.Set("x-cco-token", token)
+		req.Header.Set("x-forwarded-for", client)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	var got []int
+	for i := range 4 {
+		got = append(got, ask(replicas[i%2], "203.0.113.5"))
+	}
+	if want := []int{200, 200, 200, 429}; !slices.Equal(got, want) {
+		t.Errorf("one client, 4 requests through two replicas at 3 a minute: %v, want %v", got, want)
+	}
+	if code := ask(replicas[1], "203.0.113.6"); code != 200 {
+		t.Errorf("another client: %d, want 200", code)
 	}
 }

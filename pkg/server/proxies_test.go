@@ -1,9 +1,13 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 	"net/netip"
+	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/visiquate/cco/pkg/control"
 	"github.com/visiquate/cco/pkg/secret"
@@ -71,5 +75,66 @@ func TestTrustedProxyRateLimit(t *testing.T) {
 		if got := ask(remoteClient, "203.0.113."+string(rune('3'+i))); got != want {
 			t.Errorf("untrusted peer request %d: %d, want %d", i+1, got, want)
 		}
+	}
+}
+
+// fakeCounter is a RateCounter that two servers share, as replicas share
+// Redis; down makes it fail as a Redis that cannot be reached.
+type fakeCounter struct {
+	mu    sync.Mutex
+	count map[string]int
+	down  bool
+}
+
+func (f *fakeCounter) CountRequest(key string, perMinute int) (bool, time.Duration, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return false, 0, errors.New("connection refused")
+	}
+	if f.count == nil {
+		f.count = map[string]int{}
+	}
+	f.count[key]++
+	return f.count[key] <= perMinute, 20 * time.Second, nil
+}
+
+// With a shared counter, a client's per-minute budget holds across
+// replicas; requests at once stay per replica; with the counter away each
+// replica counts locally, so the limits never lift.
+func TestSharedLimits(t *testing.T) {
+	shared := &fakeCounter{}
+	replica := func() *Server {
+		s, _, _ := newLimited(t, func(o *Options) {
+			behindNginx(o)
+			o.APILimit = Limit{PerMinute: 3, Concurrent: 10}
+			o.SharedLimits = shared
+		})
+		return s
+	}
+	one, two := replica(), replica()
+	ask := func(s *Server, xff string) int {
+		return request(s, "POST", "/v1/messages", loopbackClient, "127.0.0.1:3000",
+			map[string]string{"X-Forwarded-For": xff, "X-Cco-Token": accessToken}).Code
+	}
+	var got []int
+	for i := range 4 {
+		got = append(got, ask([]*Server{one, two}[i%2], "203.0.113.1"))
+	}
+	if want := []int{200, 200, 200, 429}; !slices.Equal(got, want) {
+		t.Errorf("one client through two replicas at 3 a minute: %v, want %v", got, want)
+	}
+	if _, ok := shared.count["api:203.0.113.1"]; !ok {
+		t.Errorf("the shared counter's keys: %v", shared.count)
+	}
+	shared.mu.Lock()
+	shared.down = true
+	shared.mu.Unlock()
+	got = got[:0]
+	for range 4 {
+		got = append(got, ask(one, "203.0.113.9"))
+	}
+	if want := []int{200, 200, 200, 429}; !slices.Equal(got, want) {
+		t.Errorf("counter down, one replica counts locally: %v, want %v", got, want)
 	}
 }

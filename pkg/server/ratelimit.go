@@ -10,15 +10,25 @@ import (
 
 // limiter enforces per-client-IP limits: requests per minute (a token
 // bucket that holds a minute's worth) and requests at once. Zero turns a
-// limit off.
+// limit off. With a shared counter the per-minute budget is counted there,
+// across replicas (the local bucket stands in while it cannot be asked);
+// requests at once are always this replica's.
 type limiter struct {
+	name       string // "api" or "proxy": the shared counter's key prefix
 	perMinute  int
 	concurrent int
 	now        func() time.Time
+	shared     RateCounter
 
 	mu        sync.Mutex
 	clients   map[string]*client
 	lastSweep time.Time
+}
+
+// RateCounter counts requests per client across replicas (the shared
+// Redis: cache.Shared). An error means it could not be asked.
+type RateCounter interface {
+	CountRequest(key string, perMinute int) (ok bool, retryAfter time.Duration, err error)
 }
 
 type client struct {
@@ -27,19 +37,19 @@ type client struct {
 	lastSeen time.Time
 }
 
-func newLimiter(perMinute, concurrent int, now func() time.Time) *limiter {
-	return &limiter{perMinute: perMinute, concurrent: concurrent, now: now, clients: map[string]*client{}}
+func newLimiter(name string, perMinute, concurrent int, now func() time.Time, shared RateCounter) *limiter {
+	return &limiter{name: name, perMinute: perMinute, concurrent: concurrent, now: now, shared: shared, clients: map[string]*client{}}
 }
 
 // acquire admits one request from ip, or says how long to wait. release
-// must be called when an admitted request is done.
+// must be called when an admitted request is done. The shared counter is
+// asked without the lock held.
 func (l *limiter) acquire(ip string) (release func(), retryAfter time.Duration, ok bool) {
 	if l == nil || (l.perMinute <= 0 && l.concurrent <= 0) {
 		return func() {}, 0, true
 	}
 	now := l.now()
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.sweep(now)
 	c := l.clients[ip]
 	if c == nil {
@@ -51,16 +61,33 @@ func (l *limiter) acquire(ip string) (release func(), retryAfter time.Duration, 
 	}
 	c.lastSeen = now
 	if l.concurrent > 0 && c.active >= l.concurrent {
+		l.mu.Unlock()
 		return nil, time.Second, false
 	}
-	if c.bucket != nil {
-		r := c.bucket.ReserveN(now, 1)
-		if d := r.DelayFrom(now); d > 0 {
-			r.CancelAt(now)
-			return nil, d, false
+	shared := l.shared != nil && l.perMinute > 0
+	if !shared {
+		if wait := takeToken(c.bucket, now); wait > 0 {
+			l.mu.Unlock()
+			return nil, wait, false
 		}
 	}
 	c.active++
+	l.mu.Unlock()
+	if shared {
+		allowed, wait, err := l.shared.CountRequest(l.name+":"+ip, l.perMinute)
+		if err != nil { // counted here while the shared counter is away
+			l.mu.Lock()
+			wait = takeToken(c.bucket, now)
+			l.mu.Unlock()
+			allowed = wait == 0
+		}
+		if !allowed {
+			l.mu.Lock()
+			c.active--
+			l.mu.Unlock()
+			return nil, max(wait, time.Second), false
+		}
+	}
 	var once sync.Once
 	return func() {
 		once.Do(func() {
@@ -69,6 +96,20 @@ func (l *limiter) acquire(ip string) (release func(), retryAfter time.Duration, 
 			l.mu.Unlock()
 		})
 	}, 0, true
+}
+
+// takeToken takes one request from bucket (nil: no per-minute limit), or
+// says how long until one is there.
+func takeToken(bucket *rate.Limiter, now time.Time) time.Duration {
+	if bucket == nil {
+		return 0
+	}
+	r := bucket.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return d
+	}
+	return 0
 }
 
 // sweep forgets clients that are idle and whose bucket has refilled, at

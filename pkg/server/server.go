@@ -90,6 +90,9 @@ type Options struct {
 	// clients are then rate-limited on every route, and IP-literal Hosts
 	// are accepted.
 	Remote bool
+	// SharedLimits, when set, counts the per-minute limits across
+	// replicas (in Redis); nil counts them in this process.
+	SharedLimits RateCounter
 	// TrustedProxies are reverse proxies whose X-Forwarded-For names the
 	// client. A request from one of them that carries the header is
 	// attributed and rate-limited by that client's address, and counts as
@@ -157,8 +160,8 @@ func New(opts Options) *Server {
 	s := &Server{
 		opts:         opts,
 		echo:         echo.New(),
-		apiLimiter:   newLimiter(opts.APILimit.PerMinute, opts.APILimit.Concurrent, opts.Now),
-		proxyLimiter: newLimiter(opts.ProxyLimit.PerMinute, opts.ProxyLimit.Concurrent, opts.Now),
+		apiLimiter:   newLimiter("api", opts.APILimit.PerMinute, opts.APILimit.Concurrent, opts.Now, opts.SharedLimits),
+		proxyLimiter: newLimiter("proxy", opts.ProxyLimit.PerMinute, opts.ProxyLimit.Concurrent, opts.Now, opts.SharedLimits),
 		access:       newTokenGate(opts.AccessToken),
 		stopped:      make(chan struct{}),
 		pageTok:      newPageToken(),
