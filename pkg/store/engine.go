@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx": PostgreSQL
@@ -60,7 +61,18 @@ var sqliteEngine = &engine{
 	unreachable: func(error) bool { return false },
 	setup: func(ctx context.Context, db *sql.DB) error {
 		var mode string
-		if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		// The first connection switches the file to WAL, which takes an
+		// exclusive lock: two processes opening a new file at once can
+		// find it busy whatever busy_timeout says. Try again for a while.
+		var err error
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			err = db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode)
+			if err == nil || !strings.Contains(err.Error(), "database is locked") || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if err != nil {
 			return fmt.Errorf("read journal mode: %w", err)
 		}
 		if !strings.EqualFold(mode, "wal") {

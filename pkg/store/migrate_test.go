@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -201,5 +202,29 @@ func TestLoadMigrations(t *testing.T) {
 				t.Errorf("versions %v, want %v", vs, tc.versions)
 			}
 		})
+	}
+}
+
+// Two processes starting on a new file at once (cco run twice, as the
+// instances script does) both open it: the switch to WAL may find the
+// file busy, and Open waits for it.
+func TestOpenNewFileConcurrently(t *testing.T) {
+	for i := range 20 {
+		path := filepath.Join(t.TempDir(), fmt.Sprintf("a%d.db", i))
+		errs := make(chan error, 4)
+		for range 4 {
+			go func() {
+				s, err := Open(context.Background(), Options{Path: path})
+				if err == nil {
+					err = s.Close()
+				}
+				errs <- err
+			}()
+		}
+		for range 4 {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: %v", i, err)
+			}
+		}
 	}
 }
