@@ -225,11 +225,12 @@ func (s *Shared) Clear() {
 // Close closes the connections.
 func (s *Shared) Close() { s.rdb.Close() }
 
-// Stats returns the figures of this replica's use of the cache; Entries
-// and Bytes are Redis's to tell (INFO), not this process's.
+// Stats returns the figures of this replica's use of the cache; Entries,
+// Bytes and MaxBytes are Redis's to tell (INFO, maxmemory), not this
+// process's, and stay 0.
 func (s *Shared) Stats() Stats {
 	st := Stats{
-		Backend: "redis", MaxBytes: s.opts.MaxEntry, TTL: s.opts.TTL.String(),
+		Backend: "redis", TTL: s.opts.TTL.String(),
 		Hits: s.hits.Load(), Misses: s.misses.Load(), Bypasses: s.bypasses.Load(), Stores: s.stores.Load(),
 		Unavailable: s.unavailable.Load(),
 	}

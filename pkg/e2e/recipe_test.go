@@ -5,7 +5,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -14,7 +13,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -118,48 +116,6 @@ http {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// teamClient sends requests as the README's users would, through the
-// balancer or to one replica.
-type teamClient struct {
-	token string
-	sent  atomic.Int64 // answered 200
-	hits  atomic.Int64 // of which x-cco-cache: HIT
-}
-
-// ask sends one request with a body made from what, as the client at
-// address from; it returns the status and x-cco-cache.
-func (c *teamClient) ask(base, from, what string, stream bool) (int, string, error) {
-	body := fmt.Sprintf(`{"model":"claude-haiku-4-5","max_tokens":16,"stream":%t,"messages":[{"role":"user","content":%q}]}`, stream, what)
-	req, _ := http.NewRequest("POST", base+"/v1/messages", strings.NewReader(body))
-	req.Header.Set("x-api-key", "sk-ant-api03-team")
-	req.Header.Set("anthropic-version", "2023-06-01")
-	req.Header.Set("content-type", "application/json")
-	req.Header.Set("x-cco-token", c.token)
-	if from != "" {
-		req.Header.Set("x-forwarded-for", from)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	data, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return 0, "", err
-	}
-	state := resp.Header.Get("X-Cco-Cache")
-	if resp.StatusCode == 200 {
-		if stream && !strings.Contains(string(data), "message_stop") {
-			return 0, "", fmt.Errorf("a stream cut short: %q", data)
-		}
-		c.sent.Add(1)
-		if state == "HIT" {
-			c.hits.Add(1)
-		}
-	}
-	return resp.StatusCode, state, nil
 }
 
 // totals reads /api/stats from a replica.

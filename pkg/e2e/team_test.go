@@ -1,12 +1,14 @@
 package e2e
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/visiquate/cco/pkg/ccoproc"
@@ -24,23 +26,14 @@ func TestSharedCacheAcrossReplicas(t *testing.T) {
 	env := []string{"CCO_CACHE_URL=" + r.URL()}
 	one := ccoproc.StartCCO(t, ccoBin, env, "--upstream", u.URL)
 	two := ccoproc.StartCCO(t, ccoBin, env, "--upstream", u.URL)
+	c := &teamClient{}
 	ask := func(in *ccoproc.Instance) string {
 		t.Helper()
-		body := `{"model":"claude-haiku-4-5","max_tokens":16,"messages":[{"role":"user","content":"shared"}]}`
-		req, _ := http.NewRequest("POST", in.URL+"/v1/messages", strings.NewReader(body))
-		req.Header.Set("x-api-key", "sk-ant-api03-team")
-		req.Header.Set("anthropic-version", "2023-06-01")
-		req.Header.Set("content-type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
+		code, state, err := c.ask(in.URL, "", "shared", false)
+		if err != nil || code != 200 {
+			t.Fatalf("%d %v", code, err)
 		}
-		defer resp.Body.Close()
-		data, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 || !strings.Contains(string(data), `"type":"message"`) {
-			t.Fatalf("%s: %s", resp.Status, data)
-		}
-		return resp.Header.Get("X-Cco-Cache")
+		return state
 	}
 	if got := ask(one); got != "MISS" {
 		t.Errorf("first request through replica 1: %q, want MISS", got)
@@ -79,21 +72,14 @@ func TestLimitsAcrossReplicas(t *testing.T) {
 	const token = "cco-access-0123456789abcdef0123456789abcdef"
 	env := []string{"CCO_CACHE_URL=" + r.URL(), "CCO_TRUSTED_PROXIES=127.0.0.1", "CCO_SERVER_TOKEN=" + token, "CCO_CONFIG=" + conf}
 	replicas := []*ccoproc.Instance{ccoproc.StartCCO(t, ccoBin, env, "--upstream", u.URL), ccoproc.StartCCO(t, ccoBin, env, "--upstream", u.URL)}
+	c := &teamClient{token: token}
 	ask := func(in *ccoproc.Instance, client string) int {
 		t.Helper()
-		req, _ := http.NewRequest("POST", in.URL+"/v1/messages", strings.NewReader(`{"model":"claude-haiku-4-5","max_tokens":16,"messages":[{"role":"user","content":"limit"}]}`))
-		req.Header.Set("x-api-key", "sk-ant-api03-team")
-		req.Header.Set("anthropic-version", "2023-06-01")
-		req.Header.Set("content-type", "application/json")
-		req.Header.Set("x-cco-token", token)
-		req.Header.Set("x-forwarded-for", client)
-		resp, err := http.DefaultClient.Do(req)
+		code, _, err := c.ask(in.URL, client, "limit", false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode
+		return code
 	}
 	var got []int
 	for i := range 4 {
@@ -105,4 +91,46 @@ func TestLimitsAcrossReplicas(t *testing.T) {
 	if code := ask(replicas[1], "203.0.113.6"); code != 200 {
 		t.Errorf("another client: %d, want 200", code)
 	}
+}
+
+// teamClient sends requests as the README's users would, through the
+// balancer or to one replica.
+type teamClient struct {
+	token string
+	sent  atomic.Int64 // answered 200
+	hits  atomic.Int64 // of which x-cco-cache: HIT
+}
+
+// ask sends one request with a body made from what, as the client at
+// address from; it returns the status and x-cco-cache.
+func (c *teamClient) ask(base, from, what string, stream bool) (int, string, error) {
+	body := fmt.Sprintf(`{"model":"claude-haiku-4-5","max_tokens":16,"stream":%t,"messages":[{"role":"user","content":%q}]}`, stream, what)
+	req, _ := http.NewRequest("POST", base+"/v1/messages", strings.NewReader(body))
+	req.Header.Set("x-api-key", "sk-ant-api03-team")
+	req.Header.Set("anthropic-version", "2023-06-01")
+	req.Header.Set("content-type", "application/json")
+	req.Header.Set("x-cco-token", c.token)
+	if from != "" {
+		req.Header.Set("x-forwarded-for", from)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	data, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return 0, "", err
+	}
+	state := resp.Header.Get("X-Cco-Cache")
+	if resp.StatusCode == 200 {
+		if stream && !strings.Contains(string(data), "message_stop") {
+			return 0, "", fmt.Errorf("a stream cut short: %q", data)
+		}
+		c.sent.Add(1)
+		if state == "HIT" {
+			c.hits.Add(1)
+		}
+	}
+	return resp.StatusCode, state, nil
 }

@@ -3,7 +3,6 @@ package server
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"net"
 	"net/http"
 	"strings"
 
@@ -152,11 +151,4 @@ func takeHeader(h http.Header, name string) []string {
 		}
 	}
 	return values
-}
-
-// isLoopbackClient reports whether the TCP peer at remoteAddr is on
-// loopback. Anything unparsable counts as another machine.
-func isLoopbackClient(remoteAddr string) bool {
-	ip := net.ParseIP(clientIP(remoteAddr))
-	return ip != nil && ip.IsLoopback()
 }

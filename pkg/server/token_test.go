@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -366,4 +367,11 @@ func TestTokenGate(t *testing.T) {
 	if equalSecret("", "") || equalSecret("a", "") || !equalSecret("a", "a") || equalSecret("a", "ab") {
 		t.Error("equalSecret")
 	}
+}
+
+// isLoopbackClient reports whether the TCP peer at remoteAddr is on
+// loopback. Anything unparsable counts as another machine.
+func isLoopbackClient(remoteAddr string) bool {
+	ip := net.ParseIP(clientIP(remoteAddr))
+	return ip != nil && ip.IsLoopback()
 }

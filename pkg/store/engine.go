@@ -192,8 +192,8 @@ func dollarPlaceholders(q string) string {
 	return b.String()
 }
 
-// IsPostgresURL reports whether u names a PostgreSQL database
-// (postgres:// or postgresql://).
-func IsPostgresURL(u string) bool {
+// isPostgresURL reports whether u names a PostgreSQL database
+// (postgres:// or postgresql://); config decides the same way.
+func isPostgresURL(u string) bool {
 	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
 }

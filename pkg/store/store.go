@@ -180,7 +180,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		if path == "" {
 			path = "the PostgreSQL database"
 		}
-		if !IsPostgresURL(o.URL) {
+		if !isPostgresURL(o.URL) {
 			return nil, fmt.Errorf("open analytics db %s: not a postgres:// URL", path)
 		}
 		eng, source = postgresEngine, o.URL
@@ -350,10 +350,6 @@ func (s *Store) setFailing(err error) {
 	}
 	s.failing = err
 }
-
-// Name is how messages call the database: its file, or the caller's name
-// for a PostgreSQL URL.
-func (s *Store) Name() string { return s.path }
 
 // Dropped reports the rows that were lost: refused by a full queue or a
 // closed store, or in a batch whose commit failed (reported to OnError).
