@@ -88,8 +88,9 @@ func TestStatsBySession(t *testing.T) {
 			t.Fatalf("%d sessions, want %d", len(got.BySession), MaxSessions)
 		}
 		first := got.BySession[0]
-		want := SessionTotals{SessionID: "s25", First: base.Add(25 * time.Minute), Last: base.Add(25*time.Minute + time.Second),
-			Totals: Totals{Requests: 2, Errors: 1, Input: 1, CostNano: 25}}
+		tot := Totals{Requests: 2, Errors: 1, Input: 1, CostNano: 25}
+		want := GroupTotals{Key: "s25", First: base.Add(25 * time.Minute), Last: base.Add(25*time.Minute + time.Second),
+			Totals: tot, ByModel: []ModelTotals{{Model: "m", Totals: tot}}}
 		if !first.First.Equal(want.First) || !first.Last.Equal(want.Last) {
 			t.Errorf("first/last = %v/%v, want %v/%v", first.First, first.Last, want.First, want.Last)
 		}
@@ -97,7 +98,7 @@ func TestStatsBySession(t *testing.T) {
 		if !reflect.DeepEqual(first, want) {
 			t.Errorf("costliest session\n got %+v\nwant %+v", first, want)
 		}
-		if last := got.BySession[MaxSessions-1].SessionID; last != "s06" {
+		if last := got.BySession[MaxSessions-1].Key; last != "s06" {
 			t.Errorf("last listed session = %s, want s06", last)
 		}
 	})

@@ -76,7 +76,7 @@ func TestDollarPlaceholders(t *testing.T) {
 			t.Errorf("dollarPlaceholders(%q) = %q, want %q", in, got, want)
 		}
 	}
-	if got := dollarPlaceholders(insertSQL(2)); !strings.HasSuffix(got, "$41, $42)") || strings.Contains(got, "?") {
+	if got := dollarPlaceholders(insertSQL(2)); !strings.HasSuffix(got, "$47, $48)") || strings.Contains(got, "?") {
 		t.Errorf("two rows' insert numbered as %q", got)
 	}
 }

@@ -13,8 +13,8 @@ import (
 
 func TestMigrateFromEmpty(t *testing.T) {
 	s := openStore(t, testOptions(t))
-	if got := queryInt(t, s.db, "PRAGMA user_version"); got != 2 {
-		t.Errorf("user_version = %d, want 2", got)
+	if got := queryInt(t, s.db, "PRAGMA user_version"); got != 3 {
+		t.Errorf("user_version = %d, want 3", got)
 	}
 	rows, err := s.db.Query("SELECT name FROM pragma_table_info('requests') ORDER BY cid")
 	if err != nil {
@@ -32,9 +32,12 @@ func TestMigrateFromEmpty(t *testing.T) {
 	want := []string{"id", "time_ms", "request_id", "model", "path", "status", "stream",
 		"input_tokens", "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens",
 		"cost_nano", "cost_known", "cache_hit", "saved_nano", "latency_us", "ttfb_us", "error_type",
-		"prompt_cache_saved_nano", "user_agent", "session_id"}
+		"prompt_cache_saved_nano", "user_agent", "session_id", "replica", "credential", "user_name"}
 	if !slices.Equal(cols, want) {
 		t.Errorf("columns\n got %v\nwant %v", cols, want)
+	}
+	if queryInt(t, s.db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'rollups'") != 1 {
+		t.Error("table rollups missing")
 	}
 	for _, idx := range []string{"requests_time", "requests_model_time"} {
 		if queryInt(t, s.db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?", idx) != 1 {
@@ -71,8 +74,8 @@ func TestMigrateFromV1(t *testing.T) {
 	old.Close()
 
 	s := openStore(t, Options{Path: path})
-	if got := queryInt(t, s.db, "PRAGMA user_version"); got != 2 {
-		t.Errorf("user_version = %d, want 2", got)
+	if got := queryInt(t, s.db, "PRAGMA user_version"); got != int64(len(ms)) {
+		t.Errorf("user_version = %d, want %d", got, len(ms))
 	}
 	var (
 		n             int64
@@ -109,7 +112,7 @@ func TestMigrateRefusesNewer(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := rawDB(t, path)
-	if _, err := db.Exec("PRAGMA user_version = 3"); err != nil {
+	if _, err := db.Exec("PRAGMA user_version = 99"); err != nil {
 		t.Fatal(err)
 	}
 	s, err := Open(context.Background(), Options{Path: path})
@@ -117,11 +120,11 @@ func TestMigrateRefusesNewer(t *testing.T) {
 		s.Close()
 		t.Fatal("Open accepted a database from a newer cco")
 	}
-	if !errors.Is(err, ErrSchemaTooNew) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "version 3") {
+	if !errors.Is(err, ErrSchemaTooNew) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "version 99") {
 		t.Errorf("error = %v; want ErrSchemaTooNew naming the file and the version", err)
 	}
-	if got := queryInt(t, db, "PRAGMA user_version"); got != 3 {
-		t.Errorf("user_version = %d after the refusal, want 3", got)
+	if got := queryInt(t, db, "PRAGMA user_version"); got != 99 {
+		t.Errorf("user_version = %d after the refusal, want 99", got)
 	}
 	if got := queryInt(t, db, "SELECT count(*) FROM sqlite_master"); got != 0 {
 		t.Errorf("the refused database gained %d schema objects", got)
@@ -152,8 +155,8 @@ func TestMigrationRollsBack(t *testing.T) {
 	if err := migrate(context.Background(), sqliteEngine, db, ms); err != nil {
 		t.Fatal(err)
 	}
-	if got := queryInt(t, db, "PRAGMA user_version"); got != 2 {
-		t.Errorf("user_version = %d, want 2", got)
+	if got := queryInt(t, db, "PRAGMA user_version"); got != int64(len(ms)) {
+		t.Errorf("user_version = %d, want %d", got, len(ms))
 	}
 }
 
@@ -165,7 +168,7 @@ func TestLoadMigrations(t *testing.T) {
 		versions []int
 		err      string
 	}{
-		{"embedded", nil, []int{1, 2}, ""},
+		{"embedded", nil, []int{1, 2, 3}, ""},
 		{"ordered", fstest.MapFS{"migrations/0002_b.sql": file("b"), "migrations/0001_a.sql": file("a"), "migrations/README": file("")}, []int{1, 2}, ""},
 		{"gap", fstest.MapFS{"migrations/0001_a.sql": file("a"), "migrations/0003_c.sql": file("c")}, nil, "want version 2"},
 		{"not from 1", fstest.MapFS{"migrations/0002_b.sql": file("b")}, nil, "want version 1"},

@@ -22,7 +22,7 @@ func (s *Store) Recent(ctx context.Context, limit int, before int64) ([]Row, err
 	rows, err := s.db.QueryContext(ctx, s.eng.rebind(`SELECT id, time_ms, request_id, model, path, status, stream,
 	input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens,
 	cost_nano, cost_known, cache_hit, saved_nano, prompt_cache_saved_nano,
-	latency_us, ttfb_us, error_type, user_agent, session_id
+	latency_us, ttfb_us, error_type, user_agent, session_id, user_name, credential, replica
 FROM requests WHERE id < ? ORDER BY id DESC LIMIT ?`), before, limit)
 	if err != nil {
 		return nil, fmt.Errorf("recent requests from %s: %w", s.path, err)
@@ -38,7 +38,7 @@ FROM requests WHERE id < ? ORDER BY id DESC LIMIT ?`), before, limit)
 		if err := rows.Scan(&r.ID, &timeMs, &r.RequestID, &r.Model, &r.Path, &r.Status, &stream,
 			&r.Input, &r.Output, &r.CacheWrite5m, &r.CacheWrite1h, &r.CacheRead,
 			&r.CostNano, &known, &hit, &r.SavedNano, &r.PromptCacheSavedNano,
-			&latency, &ttfb, &r.ErrorType, &r.UserAgent, &r.SessionID); err != nil {
+			&latency, &ttfb, &r.ErrorType, &r.UserAgent, &r.SessionID, &r.User, &r.Credential, &r.Replica); err != nil {
 			return nil, fmt.Errorf("recent requests from %s: %w", s.path, err)
 		}
 		r.Time = time.UnixMilli(timeMs)

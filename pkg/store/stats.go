@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -58,11 +60,13 @@ type HourTotals struct {
 	Totals
 }
 
-// SessionTotals are the totals of one Claude Code session.
-type SessionTotals struct {
-	SessionID   string
+// GroupTotals are the totals of one session, user, replica or model (see
+// Groups).
+type GroupTotals struct {
+	Key         string
 	First, Last time.Time // its first and last request in the range
 	Totals
+	ByModel []ModelTotals // by cost, highest first, then by name
 }
 
 // MaxSessions is how many sessions Stats.BySession holds at most.
@@ -79,21 +83,15 @@ type Stats struct {
 	ByHour []HourTotals
 	// BySession: the costliest sessions, at most MaxSessions; requests
 	// without a session are left out.
-	BySession []SessionTotals
+	BySession []GroupTotals
 }
 
 const dayMs = 24 * 60 * 60 * 1000
 
-// Stats sums the rows with from <= Time < to. A zero from means since the
-// first row, a zero to up to the last. Days are calendar days in loc (nil
-// means UTC), daylight-saving changes included. ByModel, ByDay and
-// BySession are never nil.
-func (s *Store) Stats(ctx context.Context, from, to time.Time, loc *time.Location) (*Stats, error) {
-	if loc == nil {
-		loc = time.UTC
-	}
-	st := &Stats{From: from, To: to, ByModel: []ModelTotals{}, ByDay: []DayTotals{}, BySession: []SessionTotals{}}
-	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
+// bounds turns [from, to) into unix ms: a zero from is the first row, a
+// zero to is past the last.
+func bounds(from, to time.Time) (lo, hi int64) {
+	lo, hi = math.MinInt64, math.MaxInt64
 	if !from.IsZero() {
 		// Round up: a row at ms m is in range when m*1e6 ns >= from.
 		lo = from.UnixMilli()
@@ -108,6 +106,34 @@ func (s *Store) Stats(ctx context.Context, from, to time.Time, loc *time.Locatio
 			hi++
 		}
 	}
+	return lo, hi
+}
+
+// span narrows an open end of [lo, hi) to the buckets the rollups hold;
+// ok is false when they hold none.
+func (s *Store) span(ctx context.Context, lo, hi int64) (_, _ int64, ok bool, err error) {
+	if lo != math.MinInt64 && hi != math.MaxInt64 {
+		return lo, hi, true, nil
+	}
+	var first, last sql.NullInt64
+	err = s.db.QueryRowContext(ctx, s.eng.rebind("SELECT min(bucket_ms), max(bucket_ms) FROM rollups WHERE dim = ?"),
+		dimModel.code).Scan(&first, &last)
+	if err != nil || !first.Valid {
+		return 0, 0, false, err
+	}
+	return max(lo, first.Int64), min(hi, last.Int64+dimModel.bucket), true, nil
+}
+
+// Stats sums the rows with from <= Time < to. A zero from means since the
+// first row, a zero to up to the last. Days are calendar days in loc (nil
+// means UTC), daylight-saving changes included. ByModel, ByDay and
+// BySession are never nil.
+func (s *Store) Stats(ctx context.Context, from, to time.Time, loc *time.Location) (*Stats, error) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	st := &Stats{From: from, To: to, ByModel: []ModelTotals{}, ByDay: []DayTotals{}, BySession: []GroupTotals{}}
+	lo, hi := bounds(from, to)
 	if lo >= hi {
 		return st, nil
 	}
@@ -148,26 +174,23 @@ func segments(lo, hi int64, loc *time.Location) []segment {
 }
 
 func (s *Store) stats(ctx context.Context, st *Stats, lo, hi int64, loc *time.Location) error {
-	var minT, maxT sql.NullInt64
-	err := s.db.QueryRowContext(ctx,
-		s.eng.rebind("SELECT min(time_ms), max(time_ms) FROM requests WHERE time_ms >= ? AND time_ms < ?"), lo, hi).
-		Scan(&minT, &maxT)
-	if err != nil {
+	open := lo == math.MinInt64 || hi == math.MaxInt64
+	lo, hi, ok, err := s.span(ctx, lo, hi)
+	if err != nil || !ok || lo >= hi {
 		return err
 	}
-	if !minT.Valid {
-		return nil // no rows
-	}
-	segs := segments(minT.Int64, maxT.Int64+1, loc)
+	segs := segments(lo, hi, loc)
 
 	// One pass over the range, grouped by model and local day; the totals
 	// and the two breakdowns are summed from those groups.
 	q, args := segmentsCTE(segs)
-	q += `
-SELECT r.model, seg.first_day + (r.time_ms - seg.origin) / ` + fmt.Sprint(dayMs) + ` AS d,
+	q2, args2 := dimModel.source(lo, hi, true)
+	q += q2 + `
+SELECT r.model, seg.first_day + (r.t - seg.origin) / ` + fmt.Sprint(dayMs) + ` AS d,
 	` + sumColumns + `
-FROM seg JOIN requests r ON r.time_ms >= seg.lo AND r.time_ms < seg.hi
+FROM seg JOIN src r ON r.t >= seg.lo AND r.t < seg.hi
 GROUP BY r.model, d`
+	args = append(args, args2...)
 	rows, err := s.db.QueryContext(ctx, s.eng.rebind(q), args...)
 	if err != nil {
 		return err
@@ -204,13 +227,7 @@ GROUP BY r.model, d`
 	for _, m := range byModel {
 		st.ByModel = append(st.ByModel, *m)
 	}
-	sort.Slice(st.ByModel, func(i, j int) bool {
-		a, b := st.ByModel[i], st.ByModel[j]
-		if a.CostNano != b.CostNano {
-			return a.CostNano > b.CostNano
-		}
-		return a.Model < b.Model
-	})
+	sortModels(st.ByModel)
 	days := make([]int64, 0, len(byDay))
 	for d := range byDay {
 		days = append(days, d)
@@ -219,25 +236,21 @@ GROUP BY r.model, d`
 	for _, d := range days {
 		st.ByDay = append(st.ByDay, *byDay[d])
 	}
-	if lo != math.MinInt64 && hi != math.MaxInt64 && hi-lo <= hourlyUpTo {
-		if err := s.byHour(ctx, st, segs, loc); err != nil {
+	if st.Totals.Requests == 0 {
+		return nil
+	}
+	if hi-lo <= hourlyUpTo && !open {
+		if err := s.byHour(ctx, st, segs, lo, hi, loc); err != nil {
 			return err
 		}
 	}
-	return s.bySession(ctx, st, lo, hi)
+	sessions, err := s.groups(ctx, dimSession, lo, hi)
+	if err != nil {
+		return err
+	}
+	st.BySession = sessions[:min(len(sessions), MaxSessions)]
+	return nil
 }
-
-// sumColumns sums a group of rows into the fields Totals.dest scans, in
-// SQL both engines read alike (PostgreSQL sums no booleans, and sums
-// BIGINTs into NUMERIC unless told otherwise).
-const sumColumns = `count(*),
-	CAST(sum(CASE WHEN r.status >= 400 OR r.error_type <> '' THEN 1 ELSE 0 END) AS BIGINT),
-	CAST(sum(CASE WHEN r.cache_hit <> 0 THEN 1 ELSE 0 END) AS BIGINT),
-	CAST(sum(CASE WHEN r.cost_known = 0 THEN 1 ELSE 0 END) AS BIGINT),
-	CAST(sum(r.input_tokens) AS BIGINT), CAST(sum(r.output_tokens) AS BIGINT),
-	CAST(sum(r.cache_write_5m_tokens) AS BIGINT), CAST(sum(r.cache_write_1h_tokens) AS BIGINT),
-	CAST(sum(r.cache_read_tokens) AS BIGINT),
-	CAST(sum(r.cost_nano) AS BIGINT), CAST(sum(r.saved_nano) AS BIGINT), CAST(sum(r.prompt_cache_saved_nano) AS BIGINT)`
 
 // dest is where a row of sumColumns is scanned.
 func (t *Totals) dest() []any {
@@ -271,13 +284,15 @@ const hourMs = 60 * 60 * 1000
 
 // byHour splits the range by local hour. An hour is keyed by the UTC time
 // it starts, so the hour a daylight-saving change repeats is two hours.
-func (s *Store) byHour(ctx context.Context, st *Stats, segs []segment, loc *time.Location) error {
+func (s *Store) byHour(ctx context.Context, st *Stats, segs []segment, lo, hi int64, loc *time.Location) error {
 	q, args := segmentsCTE(segs)
-	q += `
-SELECT seg.origin + (r.time_ms - seg.origin) / ` + fmt.Sprint(hourMs) + ` * ` + fmt.Sprint(hourMs) + ` AS h,
+	q2, args2 := dimModel.source(lo, hi, true)
+	q += q2 + `
+SELECT seg.origin + (r.t - seg.origin) / ` + fmt.Sprint(hourMs) + ` * ` + fmt.Sprint(hourMs) + ` AS h,
 	` + sumColumns + `
-FROM seg JOIN requests r ON r.time_ms >= seg.lo AND r.time_ms < seg.hi
+FROM seg JOIN src r ON r.t >= seg.lo AND r.t < seg.hi
 GROUP BY h ORDER BY h`
+	args = append(args, args2...)
 	rows, err := s.db.QueryContext(ctx, s.eng.rebind(q), args...)
 	if err != nil {
 		return err
@@ -297,28 +312,103 @@ GROUP BY h ORDER BY h`
 	return rows.Err()
 }
 
-// bySession sums the range per Claude Code session, costliest first, at
-// most MaxSessions of them.
-func (s *Store) bySession(ctx context.Context, st *Stats, lo, hi int64) error {
-	rows, err := s.db.QueryContext(ctx, s.eng.rebind(`
-SELECT r.session_id, min(r.time_ms), max(r.time_ms),
-	`+sumColumns+`
-FROM requests r WHERE r.time_ms >= ? AND r.time_ms < ? AND r.session_id <> ''
-GROUP BY r.session_id ORDER BY sum(r.cost_nano) DESC, r.session_id LIMIT ?`), lo, hi, MaxSessions)
+// Dimensions Groups can group by.
+var groupDims = map[string]*dim{"model": dimModel, "session": dimSession, "user": dimUser, "replica": dimReplica}
+
+// GroupNames are the names Groups takes.
+var GroupNames = []string{"model", "user", "session", "replica"}
+
+// Groups sums the rows with from <= Time < to (zero from and to as in
+// Stats) per model, user (see Who), session or replica: costliest first,
+// then by key. A session group leaves out requests without a session; the
+// other groups sum every request, those without a user or replica under
+// the key "".
+func (s *Store) Groups(ctx context.Context, by string, from, to time.Time) ([]GroupTotals, error) {
+	d := groupDims[by]
+	if d == nil {
+		return nil, fmt.Errorf("analytics: cannot group by %q (want %s)", by, strings.Join(GroupNames, ", "))
+	}
+	lo, hi := bounds(from, to)
+	out := []GroupTotals{}
+	if lo >= hi {
+		return out, nil
+	}
+	lo, hi, ok, err := s.span(ctx, lo, hi)
+	if err == nil && ok && lo < hi {
+		out, err = s.groups(ctx, d, lo, hi)
+	}
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("analytics by %s from %s: %w", by, s.path, err)
+	}
+	return out, nil
+}
+
+// groups sums [lo, hi) per group of d, costliest first.
+func (s *Store) groups(ctx context.Context, d *dim, lo, hi int64) ([]GroupTotals, error) {
+	q, args := d.source(lo, hi, false)
+	key := "r.grp"
+	if d == dimModel {
+		key = "r.model"
+	}
+	rows, err := s.db.QueryContext(ctx, s.eng.rebind(q+`
+SELECT `+key+`, r.model, min(r.first_ms), max(r.last_ms),
+	`+sumColumns+`
+FROM src r GROUP BY `+key+`, r.model`), args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
+	byKey := map[string]*GroupTotals{}
 	for rows.Next() {
 		var (
-			x           SessionTotals
+			k, model    string
 			first, last int64
+			t           Totals
 		)
-		if err := rows.Scan(append([]any{&x.SessionID, &first, &last}, x.dest()...)...); err != nil {
-			return err
+		if err := rows.Scan(append([]any{&k, &model, &first, &last}, t.dest()...)...); err != nil {
+			return nil, err
 		}
-		x.First, x.Last = time.UnixMilli(first), time.UnixMilli(last)
-		st.BySession = append(st.BySession, x)
+		g := byKey[k]
+		if g == nil {
+			g = &GroupTotals{Key: k, First: time.UnixMilli(first), Last: time.UnixMilli(last)}
+			byKey[k] = g
+		}
+		g.add(t)
+		g.First = minTime(g.First, time.UnixMilli(first))
+		g.Last = maxTime(g.Last, time.UnixMilli(last))
+		g.ByModel = append(g.ByModel, ModelTotals{Model: model, Totals: t})
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]GroupTotals, 0, len(byKey))
+	for _, g := range byKey {
+		sortModels(g.ByModel)
+		out = append(out, *g)
+	}
+	slices.SortFunc(out, func(a, b GroupTotals) int {
+		return cmp.Or(cmp.Compare(b.CostNano, a.CostNano), strings.Compare(a.Key, b.Key))
+	})
+	return out, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// sortModels orders models by cost, highest first, then by name.
+func sortModels(ms []ModelTotals) {
+	slices.SortFunc(ms, func(a, b ModelTotals) int {
+		return cmp.Or(cmp.Compare(b.CostNano, a.CostNano), strings.Compare(a.Model, b.Model))
+	})
 }

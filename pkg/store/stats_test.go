@@ -115,7 +115,7 @@ func TestStats(t *testing.T) {
 				{"2026-11-02", Totals{Requests: 5, Errors: 2, UnknownCost: 2, Input: 418, Output: 89, CacheWrite1h: 1000, CacheRead: 500,
 					CostNano: 1_800_000, PromptCacheSavedNano: 400_000}},
 			},
-			BySession: []SessionTotals{},
+			BySession: []GroupTotals{},
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("Stats\n got %+v\nwant %+v", got, want)

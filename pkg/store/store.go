@@ -60,6 +60,11 @@ type Record struct {
 	UserAgent     string
 	SessionID     string // x-claude-code-session-id
 
+	// Who asked, and who answered: the client's x-cco-user header; a hash
+	// of the credential it sent (never the secret itself); the replica
+	// that served it (server.replica).
+	User, Credential, Replica string
+
 	// Upstream is the time the upstream took (see proxy.Done.Upstream). It
 	// is NOT stored in the database: it is only for the metrics, which
 	// observe the row as it is queued.
@@ -150,10 +155,11 @@ const (
 	time_ms, request_id, model, path, status, stream,
 	input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens,
 	cost_nano, cost_known, cache_hit, saved_nano, prompt_cache_saved_nano,
-	latency_us, ttfb_us, error_type, user_agent, session_id
+	latency_us, ttfb_us, error_type, user_agent, session_id,
+	user_name, credential, replica
 ) VALUES `
-	rowParams = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-	rowArgs   = 21
+	rowParams = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	rowArgs   = 24
 
 	// rowsPerInsert rows go in one INSERT statement: far fewer statement
 	// executions (and driver round trips) than one per row, and well under
@@ -530,6 +536,7 @@ func (s *Store) writeBatch(ctx context.Context, rows []Record) error {
 }
 
 func (s *Store) insertRows(ctx context.Context, rows []Record) error {
+	all := rows
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -549,17 +556,21 @@ func (s *Store) insertRows(ctx context.Context, rows []Record) error {
 				r.Time.UnixMilli(), text(r.RequestID), text(r.Model), text(r.Path), int64(r.Status), boolInt(r.Stream),
 				r.Input, r.Output, r.CacheWrite5m, r.CacheWrite1h, r.CacheRead,
 				r.CostNano, boolInt(r.CostKnown), boolInt(r.CacheHit), r.SavedNano, r.PromptCacheSavedNano,
-				r.Latency.Microseconds(), r.TTFB.Microseconds(), text(r.ErrorType), text(r.UserAgent), text(r.SessionID))
+				r.Latency.Microseconds(), r.TTFB.Microseconds(), text(r.ErrorType), text(r.UserAgent), text(r.SessionID),
+				text(r.User), text(r.Credential), text(r.Replica))
 		}
 		if _, err := stmt.ExecContext(ctx, args...); err != nil {
 			return err
 		}
 		rows = rows[n:]
 	}
+	if err := s.addRollups(ctx, tx, all); err != nil {
+		return err
+	}
 	return tx.Commit()
 }
 
-// prune deletes the rows older than the retention period.
+// prune deletes the rows older than the retention period; the rollups stay.
 func (s *Store) prune(ctx context.Context) error {
 	if s.opts.Retention <= 0 {
 		return nil

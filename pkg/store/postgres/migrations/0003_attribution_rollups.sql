@@ -1,0 +1,56 @@
+-- 0003 (PostgreSQL): as SQLite's 0003: who asked and which replica
+-- answered, and the rollups the stats read instead of every row.
+--
+-- replica is the cco that served the request (server.replica); credential
+-- a hash of the API key or token the client sent (never the secret);
+-- user_name the client's x-cco-user header.
+--
+-- rollups sums the rows per bucket of time, per dimension: dim 'm' per
+-- model in 15-minute buckets (every local day and hour starts on one), and
+-- 's' (Claude Code session), 'u' (user: x-cco-user, else "key:" and the
+-- credential) and 'r' (replica) per model in hourly buckets. The writer
+-- adds each batch to them in the batch's own transaction; retention deletes
+-- rows of requests and leaves the rollups.
+ALTER TABLE requests ADD COLUMN replica TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE requests ADD COLUMN credential TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE requests ADD COLUMN user_name TEXT COLLATE "C" NOT NULL DEFAULT '';
+CREATE TABLE rollups (
+	dim                     TEXT COLLATE "C" NOT NULL,
+	bucket_ms               BIGINT NOT NULL,
+	grp                     TEXT COLLATE "C" NOT NULL,
+	model                   TEXT COLLATE "C" NOT NULL,
+	first_ms                BIGINT NOT NULL,
+	last_ms                 BIGINT NOT NULL,
+	requests                BIGINT NOT NULL,
+	errors                  BIGINT NOT NULL,
+	cache_hits              BIGINT NOT NULL,
+	unknown_cost            BIGINT NOT NULL,
+	input_tokens            BIGINT NOT NULL,
+	output_tokens           BIGINT NOT NULL,
+	cache_write_5m_tokens   BIGINT NOT NULL,
+	cache_write_1h_tokens   BIGINT NOT NULL,
+	cache_read_tokens       BIGINT NOT NULL,
+	cost_nano               BIGINT NOT NULL,
+	saved_nano              BIGINT NOT NULL,
+	prompt_cache_saved_nano BIGINT NOT NULL,
+	PRIMARY KEY (dim, bucket_ms, grp, model)
+);
+INSERT INTO rollups
+SELECT 'm', time_ms - time_ms % 900000, '', model, min(time_ms), max(time_ms), count(*),
+	sum(CASE WHEN status >= 400 OR error_type <> '' THEN 1 ELSE 0 END),
+	sum(CASE WHEN cache_hit <> 0 THEN 1 ELSE 0 END),
+	sum(CASE WHEN cost_known = 0 THEN 1 ELSE 0 END),
+	sum(input_tokens), sum(output_tokens), sum(cache_write_5m_tokens), sum(cache_write_1h_tokens),
+	sum(cache_read_tokens), sum(cost_nano), sum(saved_nano), sum(prompt_cache_saved_nano)
+FROM requests GROUP BY time_ms - time_ms % 900000, model;
+INSERT INTO rollups
+SELECT d.dim, time_ms - time_ms % 3600000, CASE WHEN d.dim = 's' THEN session_id ELSE '' END, model,
+	min(time_ms), max(time_ms), count(*),
+	sum(CASE WHEN status >= 400 OR error_type <> '' THEN 1 ELSE 0 END),
+	sum(CASE WHEN cache_hit <> 0 THEN 1 ELSE 0 END),
+	sum(CASE WHEN cost_known = 0 THEN 1 ELSE 0 END),
+	sum(input_tokens), sum(output_tokens), sum(cache_write_5m_tokens), sum(cache_write_1h_tokens),
+	sum(cache_read_tokens), sum(cost_nano), sum(saved_nano), sum(prompt_cache_saved_nano)
+FROM requests JOIN (SELECT 's' AS dim UNION ALL SELECT 'u' UNION ALL SELECT 'r') d
+	ON d.dim <> 's' OR session_id <> ''
+GROUP BY d.dim, time_ms - time_ms % 3600000, CASE WHEN d.dim = 's' THEN session_id ELSE '' END, model;
