@@ -3,9 +3,13 @@ package store
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/visiquate/cco/pkg/realdb"
 )
 
 func benchStore(b *testing.B, o Options) *Store {
@@ -160,4 +164,166 @@ func (s *Store) discardQueued() {
 	defer s.mu.Unlock()
 	clear(s.pending)
 	s.pending = s.pending[:0]
+}
+
+// teamRows are a team's month: n requests over 30 days from start, by 40
+// people (each with a key of their own, half also naming themselves in
+// x-cco-user) in four sessions of about two hours a day each, between 08:00
+// and 20:00 UTC, on three models, through three replicas.
+func teamRows(n int, start time.Time) []Record {
+	const days, people, sessionsADay = 30, 40, 4
+	rng := rand.New(rand.NewPCG(1, 2))
+	models := []string{"claude-sonnet-4-5", "claude-sonnet-4-5", "claude-opus-4-5", "claude-haiku-4-5"}
+	perSession := n / (days * people * sessionsADay)
+	rows := make([]Record, 0, n)
+	for d := range days {
+		for p := range people {
+			for s := range sessionsADay {
+				begin := start.AddDate(0, 0, d).Add(8*time.Hour + time.Duration(rng.Int64N(int64(10*time.Hour))))
+				session := fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", d, p, s, rng.IntN(4096), rng.Int64N(1<<48))
+				for i := range perSession {
+					r := benchRow(len(rows))
+					r.Time = begin.Add(time.Duration(i) * 2 * time.Hour / time.Duration(perSession)).Truncate(time.Millisecond)
+					r.Model, r.SessionID = models[rng.IntN(len(models))], session
+					r.CostNano = rng.Int64N(40_000_000)
+					r.Credential = fmt.Sprintf("%016x", p*7919)
+					if p%2 == 0 {
+						r.User = fmt.Sprintf("dev%02d", p)
+					}
+					r.Replica = fmt.Sprintf("cco-%d:3000", rng.IntN(3))
+					rows = append(rows, r)
+				}
+			}
+		}
+	}
+	for len(rows) < n { // the remainder, in the last session
+		r := rows[len(rows)-1]
+		r.Time = r.Time.Add(time.Millisecond)
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// teamStores holds the loaded million-row stores across the benchmark's
+// rounds (loading one takes seconds to a minute).
+var teamStores = map[string]*Store{}
+
+func teamStore(b *testing.B, engine string) *Store {
+	if s := teamStores[engine]; s != nil {
+		return s
+	}
+	o := Options{}
+	switch engine {
+	case "sqlite":
+		dir, err := os.MkdirTemp("", "cco-bench-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchCleanup = append(benchCleanup, func() { os.RemoveAll(dir) })
+		o.Path = filepath.Join(dir, "analytics.db")
+	case "postgres":
+		realdb.RequirePostgres(b)
+		sharedPG.once.Do(func() { sharedPG.p, sharedPG.err = realdb.NewPostgres() })
+		if sharedPG.err != nil {
+			b.Fatal(sharedPG.err)
+		}
+		// Not NewDatabase: the store outlives the sub-benchmark that loads it.
+		if err := sharedPG.p.Exec("postgres", "CREATE DATABASE cco_bench"); err != nil {
+			b.Fatal(err)
+		}
+		o.URL = sharedPG.p.URL("cco_bench")
+	}
+	s, err := Open(context.Background(), o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchCleanup = append(benchCleanup, func() { s.Close() })
+	rows := teamRows(1_000_000, teamStart)
+	for len(rows) > 0 {
+		n := min(len(rows), DefaultBatchSize)
+		if err := s.writeBatch(context.Background(), rows[:n]); err != nil {
+			b.Fatal(err)
+		}
+		rows = rows[n:]
+	}
+	if o.URL != "" { // as autovacuum would after such a load
+		if _, err := s.db.Exec("VACUUM ANALYZE"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	teamStores[engine] = s
+	return s
+}
+
+var (
+	teamStart    = time.Date(2026, 10, 20, 0, 0, 0, 0, time.UTC)
+	benchCleanup []func()
+)
+
+// BenchmarkStatsMillion is /api/stats?range=30d over a team's month of one
+// million requests (teamRows), on each engine: "stats" is the whole report
+// (totals, models, days in New York time, the costliest sessions),
+// "by=..." the groups, and "rows" the report's model and
+// day sums read from every row, as Stats did before the rollups (the
+// baseline).
+func BenchmarkStatsMillion(b *testing.B) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := teamStart.AddDate(0, 0, 30).Add(-time.Hour)
+	ctx := context.Background()
+	for _, engine := range []string{"sqlite", "postgres"} {
+		b.Run(engine, func(b *testing.B) {
+			midnight := time.Date(now.In(ny).Year(), now.In(ny).Month(), now.In(ny).Day(), 0, 0, 0, 0, ny)
+			from, to := midnight.AddDate(0, 0, -29), now
+			b.Run("stats", func(b *testing.B) {
+				s := teamStore(b, engine)
+				for b.Loop() {
+					st, err := s.Stats(ctx, from, to, ny)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if st.Totals.Requests < 900_000 || len(st.ByDay) != 30 || len(st.BySession) != MaxSessions {
+						b.Fatalf("%d requests over %d days, %d sessions", st.Totals.Requests, len(st.ByDay), len(st.BySession))
+					}
+				}
+			})
+			for _, by := range GroupNames {
+				b.Run("by="+by, func(b *testing.B) {
+					s := teamStore(b, engine)
+					for b.Loop() {
+						if _, err := s.Groups(ctx, by, from, to); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+			b.Run("rows", func(b *testing.B) {
+				s := teamStore(b, engine)
+				lo, hi := bounds(from, to)
+				segs := segments(lo, hi, ny)
+				q, args := segmentsCTE(segs)
+				q = s.eng.rebind(q + `
+SELECT r.model, seg.first_day + (r.time_ms - seg.origin) / ` + fmt.Sprint(dayMs) + ` AS d, count(*),
+	CAST(sum(r.input_tokens) AS BIGINT), CAST(sum(r.cost_nano) AS BIGINT)
+FROM seg JOIN requests r ON r.time_ms >= seg.lo AND r.time_ms < seg.hi
+GROUP BY r.model, d`)
+				for b.Loop() {
+					rows, err := s.db.QueryContext(ctx, q, args...)
+					if err != nil {
+						b.Fatal(err)
+					}
+					n := 0
+					for rows.Next() {
+						n++
+					}
+					rows.Close()
+					if n == 0 {
+						b.Fatal("no rows")
+					}
+				}
+			})
+		})
+	}
 }

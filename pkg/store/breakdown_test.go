@@ -90,7 +90,7 @@ func TestStatsBySession(t *testing.T) {
 		first := got.BySession[0]
 		tot := Totals{Requests: 2, Errors: 1, Input: 1, CostNano: 25}
 		want := GroupTotals{Key: "s25", First: base.Add(25 * time.Minute), Last: base.Add(25*time.Minute + time.Second),
-			Totals: tot, ByModel: []ModelTotals{{Model: "m", Totals: tot}}}
+			Totals: tot}
 		if !first.First.Equal(want.First) || !first.Last.Equal(want.Last) {
 			t.Errorf("first/last = %v/%v, want %v/%v", first.First, first.Last, want.First, want.Last)
 		}

@@ -46,6 +46,9 @@ var sharedPG struct {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	for _, f := range benchCleanup {
+		f()
+	}
 	if sharedPG.p != nil {
 		sharedPG.p.Remove()
 	}

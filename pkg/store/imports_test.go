@@ -13,7 +13,7 @@ import (
 // TestImports keeps the package at the bottom of the house: the standard
 // library, the SQLite drivers and PostgreSQL's, nothing of cco's.
 func TestImports(t *testing.T) {
-	allowed := map[string]bool{"modernc.org/sqlite": true, "github.com/mattn/go-sqlite3": true, "github.com/jackc/pgx/v5/stdlib": true, "github.com/jackc/pgx/v5/pgconn": true}
+	allowed := map[string]bool{"modernc.org/sqlite": true, "github.com/mattn/go-sqlite3": true, "github.com/jackc/pgx/v5": true, "github.com/jackc/pgx/v5/stdlib": true, "github.com/jackc/pgx/v5/pgconn": true}
 	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)

@@ -10,22 +10,25 @@ import (
 )
 
 // The rollups table sums the rows of requests per bucket of time, so that
-// stats over weeks read thousands of sums instead of millions of rows. Each
-// dimension has its own bucket size: per model every 15 minutes, since a
-// local day or hour starts on a quarter hour in every time zone in use
-// (+05:30, +05:45, +12:45 and the like); per session, user and replica
-// every hour, since those are never split by day.
+// stats over weeks read thousands of sums instead of millions of rows. Per
+// model, the buckets are 15 minutes long, since a local day or hour starts
+// on a quarter hour in every time zone in use (+05:30, +05:45, +12:45 and
+// the like). Per session, user and replica, which are never split by day,
+// there are two sizes: UTC days, and hours for the ends of a range that
+// cover part of a day.
 //
-// A range is read from the rollups for the buckets it covers whole, and
-// from the rows themselves for the part-buckets at its two ends; so the
-// answers are those of the rows, to the nano-dollar, wherever the range
-// starts and ends. Retention deletes rows and keeps the rollups: a range
-// that starts or ends inside a pruned bucket misses that bucket's rows.
+// A range is read from the largest buckets it covers whole, then from the
+// smaller ones at its ends, then from the rows themselves for what is left
+// at its ends; so the answers are those of the rows, to the nano-dollar,
+// wherever the range starts and ends. Retention deletes rows and keeps the
+// rollups: a range that starts or ends inside a pruned bucket misses that
+// bucket's rows.
 
 // A dim is one dimension of the rollups.
 type dim struct {
-	code   string // the rollups.dim value
-	bucket int64  // ms
+	// levels are its bucket sizes, largest first, and the rollups.dim
+	// value of each.
+	levels []level
 	// group is the SQL of the group key over a row of requests, and key
 	// the same for a Record; where, when set, keeps the rows the
 	// dimension counts (SQL, and Go).
@@ -35,17 +38,22 @@ type dim struct {
 	keep  func(*Record) bool
 }
 
+type level struct {
+	code   string
+	bucket int64 // ms
+}
+
 const quarterMs = 15 * 60 * 1000
 
 var (
-	dimModel = &dim{code: "m", bucket: quarterMs, group: "''", key: func(*Record) string { return "" }}
+	dimModel = &dim{levels: []level{{"m", quarterMs}}, group: "''", key: func(*Record) string { return "" }}
 	// The session dimension leaves out rows without a session.
-	dimSession = &dim{code: "s", bucket: hourMs, group: "session_id", key: func(r *Record) string { return r.SessionID },
-		where: "session_id <> ''", keep: func(r *Record) bool { return r.SessionID != "" }}
-	dimUser = &dim{code: "u", bucket: hourMs,
+	dimSession = &dim{levels: []level{{"S", dayMs}, {"s", hourMs}}, group: "session_id",
+		key: func(r *Record) string { return r.SessionID }, where: "session_id <> ''", keep: func(r *Record) bool { return r.SessionID != "" }}
+	dimUser = &dim{levels: []level{{"U", dayMs}, {"u", hourMs}},
 		group: "CASE WHEN user_name <> '' THEN user_name WHEN credential <> '' THEN 'key:' || credential ELSE '' END",
 		key:   func(r *Record) string { return Who(r.User, r.Credential) }}
-	dimReplica = &dim{code: "r", bucket: hourMs, group: "replica", key: func(r *Record) string { return r.Replica }}
+	dimReplica = &dim{levels: []level{{"R", dayMs}, {"r", hourMs}}, group: "replica", key: func(r *Record) string { return r.Replica }}
 
 	dims = []*dim{dimModel, dimSession, dimUser, dimReplica}
 )
@@ -154,13 +162,15 @@ func (s *Store) addRollups(ctx context.Context, tx *sql.Tx, rows []Record) error
 			if d.keep != nil && !d.keep(&clean) {
 				continue
 			}
-			k := rollupKey{dim: d.code, bucket: floorTo(t, d.bucket), group: d.key(&clean), model: model}
-			u := sums[k]
-			if u == nil {
-				u = &rollupSums{}
-				sums[k] = u
+			for _, l := range d.levels {
+				k := rollupKey{dim: l.code, bucket: floorTo(t, l.bucket), group: d.key(&clean), model: model}
+				u := sums[k]
+				if u == nil {
+					u = &rollupSums{}
+					sums[k] = u
+				}
+				u.addRow(r, t)
 			}
-			u.addRow(r, t)
 		}
 	}
 	keys := make([]rollupKey, 0, len(sums))
@@ -213,36 +223,47 @@ func (d *dim) source(lo, hi int64, with bool) (string, []any) {
 		q.WriteString("WITH ")
 	}
 	q.WriteString("src AS (\n")
-	rows := func(a, b int64, args []any) []any {
-		q.WriteString("SELECT " + d.group + " AS grp, model, time_ms AS t, " + rowSums +
-			"\nFROM requests WHERE time_ms >= ? AND time_ms < ?")
-		if d.where != "" {
-			q.WriteString(" AND " + d.where)
-		}
-		return append(args, a, b)
-	}
-	alo, ahi := floorTo(lo, d.bucket), floorTo(hi, d.bucket)
-	if alo < lo {
-		alo += d.bucket
-	}
 	var args []any
-	if alo >= ahi { // no whole bucket
-		args = rows(lo, hi, args)
-	} else {
+	part := func() {
+		if len(args) > 0 {
+			q.WriteString("\nUNION ALL\n")
+		}
+	}
+	var cover func(lo, hi int64, levels []level)
+	cover = func(lo, hi int64, levels []level) {
+		if len(levels) == 0 {
+			part()
+			q.WriteString("SELECT " + d.group + " AS grp, model, time_ms AS t, " + rowSums +
+				"\nFROM requests WHERE time_ms >= ? AND time_ms < ?")
+			if d.where != "" {
+				q.WriteString(" AND " + d.where)
+			}
+			args = append(args, lo, hi)
+			return
+		}
+		l := levels[0]
+		alo, ahi := floorTo(lo, l.bucket), floorTo(hi, l.bucket)
+		if alo < lo {
+			alo += l.bucket
+		}
+		if alo >= ahi { // no whole bucket
+			cover(lo, hi, levels[1:])
+			return
+		}
+		part()
 		q.WriteString(`SELECT grp, model, bucket_ms AS t, first_ms, last_ms, requests, errors, cache_hits, unknown_cost,
 	input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens,
 	cost_nano, saved_nano, prompt_cache_saved_nano
 FROM rollups WHERE dim = ? AND bucket_ms >= ? AND bucket_ms < ?`)
-		args = append(args, d.code, alo, ahi)
+		args = append(args, l.code, alo, ahi)
 		if lo < alo {
-			q.WriteString("\nUNION ALL\n")
-			args = rows(lo, alo, args)
+			cover(lo, alo, levels[1:])
 		}
 		if ahi < hi {
-			q.WriteString("\nUNION ALL\n")
-			args = rows(ahi, hi, args)
+			cover(ahi, hi, levels[1:])
 		}
 	}
+	cover(lo, hi, d.levels)
 	q.WriteString(")")
 	return q.String(), args
 }

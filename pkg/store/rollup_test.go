@@ -132,7 +132,10 @@ func naiveStats(rows []Record, from, to time.Time, loc *time.Location) (*Stats, 
 			return cmp.Or(cmp.Compare(b.CostNano, a.CostNano), strings.Compare(a.Key, b.Key))
 		})
 	}
-	st.BySession = out["session"][:min(len(out["session"]), MaxSessions)]
+	for _, g := range out["session"][:min(len(out["session"]), MaxSessions)] {
+		g.ByModel = nil
+		st.BySession = append(st.BySession, g)
+	}
 	return st, out
 }
 

@@ -81,8 +81,9 @@ type Stats struct {
 	// ByHour splits ranges of two days or less by hour (ascending, hours
 	// without rows left out); nil for longer ranges.
 	ByHour []HourTotals
-	// BySession: the costliest sessions, at most MaxSessions; requests
-	// without a session are left out.
+	// BySession: the costliest sessions, at most MaxSessions, without
+	// their models (Groups has them); requests without a session are left
+	// out.
 	BySession []GroupTotals
 }
 
@@ -116,12 +117,13 @@ func (s *Store) span(ctx context.Context, lo, hi int64) (_, _ int64, ok bool, er
 		return lo, hi, true, nil
 	}
 	var first, last sql.NullInt64
+	l := dimModel.levels[0]
 	err = s.db.QueryRowContext(ctx, s.eng.rebind("SELECT min(bucket_ms), max(bucket_ms) FROM rollups WHERE dim = ?"),
-		dimModel.code).Scan(&first, &last)
+		l.code).Scan(&first, &last)
 	if err != nil || !first.Valid {
 		return 0, 0, false, err
 	}
-	return max(lo, first.Int64), min(hi, last.Int64+dimModel.bucket), true, nil
+	return max(lo, first.Int64), min(hi, last.Int64+l.bucket), true, nil
 }
 
 // Stats sums the rows with from <= Time < to. A zero from means since the
@@ -244,12 +246,8 @@ GROUP BY r.model, d`
 			return err
 		}
 	}
-	sessions, err := s.groups(ctx, dimSession, lo, hi)
-	if err != nil {
-		return err
-	}
-	st.BySession = sessions[:min(len(sessions), MaxSessions)]
-	return nil
+	st.BySession, err = s.topGroups(ctx, dimSession, lo, hi, MaxSessions)
+	return err
 }
 
 // dest is where a row of sumColumns is scanned.
@@ -390,6 +388,33 @@ FROM src r GROUP BY `+key+`, r.model`), args...)
 		return cmp.Or(cmp.Compare(b.CostNano, a.CostNano), strings.Compare(a.Key, b.Key))
 	})
 	return out, nil
+}
+
+// topGroups is the costliest limit groups of d in [lo, hi), without their
+// models: the ranking is done by the database, which returns limit rows.
+func (s *Store) topGroups(ctx context.Context, d *dim, lo, hi int64, limit int) ([]GroupTotals, error) {
+	q, args := d.source(lo, hi, false)
+	rows, err := s.db.QueryContext(ctx, s.eng.rebind(q+`
+SELECT r.grp, min(r.first_ms), max(r.last_ms),
+	`+sumColumns+`
+FROM src r GROUP BY r.grp ORDER BY sum(r.cost_nano) DESC, r.grp LIMIT ?`), append(args, limit)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []GroupTotals{}
+	for rows.Next() {
+		var (
+			g           GroupTotals
+			first, last int64
+		)
+		if err := rows.Scan(append([]any{&g.Key, &first, &last}, g.dest()...)...); err != nil {
+			return nil, err
+		}
+		g.First, g.Last = time.UnixMilli(first), time.UnixMilli(last)
+		out = append(out, g)
+	}
+	return out, rows.Err()
 }
 
 func minTime(a, b time.Time) time.Time {

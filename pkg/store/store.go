@@ -234,7 +234,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open analytics db %s: %w", path, err)
 	}
-	db, err := sql.Open(eng.driver, source)
+	db, err := eng.open(source)
 	if err != nil {
 		return nil, fmt.Errorf("open analytics db %s: %w", path, err)
 	}
