@@ -23,11 +23,11 @@ import (
 // it records the schema version and how it keeps two processes from
 // migrating at once.
 type engine struct {
-	name       string // for messages
-	driver     string // database/sql's name
+	name   string // for messages
+	driver string // database/sql's name
 	// open opens the database at source (a DSN or URL).
-	open func(source string) (*sql.DB, error)
-	migrations fs.FS  // migrations/NNNN_*.sql
+	open       func(source string) (*sql.DB, error)
+	migrations fs.FS // migrations/NNNN_*.sql
 
 	// unreachable says a failed write may succeed later (the database
 	// cannot be reached, or is restarting): the writer keeps the rows and
