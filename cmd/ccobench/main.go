@@ -27,6 +27,15 @@
 // `cco run` to its first successful /ready, and cco's resident memory idle
 // and at its peak under 100 concurrent streams.
 //
+// With -team it also starts a PostgreSQL and a Redis (Debian's, through
+// pkg/realdb, on loopback in temporary folders) and measures cco as a team
+// replica runs it: "team" with database.url and cache.url pointing at them
+// (the response cache off, as for "cco"), "team+limits" the same with a
+// per-client limit that is never reached but counted in Redis for every
+// request (as a team's remote clients are), and "team+cache" answering from
+// the Redis cache (to compare with "+cache"); a second table gives their
+// ratios to cco's single-user defaults.
+//
 // Rounds alternate between the targets so that drift on a shared machine
 // hits each of them alike; throughput is the median round's, latencies are
 // over all rounds, failures and cuts are summed.
@@ -58,6 +67,7 @@ import (
 	"time"
 
 	"github.com/visiquate/cco/pkg/fakeapi"
+	"github.com/visiquate/cco/pkg/realdb"
 )
 
 func main() {
@@ -75,6 +85,7 @@ func main() {
 	clients := flag.String("clients", "8,1", "closed-loop clients for the throughput runs, comma-separated")
 	flag.StringVar(&cfg.compare, "compare", "", "another cco binary to measure in the same rounds (shown as \"before\")")
 	flag.BoolVar(&cfg.noNginx, "no-nginx", false, "leave nginx out even when it is installed")
+	flag.BoolVar(&cfg.team, "team", false, "also measure cco on PostgreSQL and Redis (started here) against its SQLite and in-process cache")
 	flag.StringVar(&cfg.only, "only", "", "measure only the loads whose name contains this (\"json\", \"60KB\", \"stream\")")
 	flag.Parse()
 	for f := range strings.SplitSeq(*clients, ",") {
@@ -99,6 +110,7 @@ type config struct {
 	compare  string
 	noNginx  bool
 	only     string
+	team     bool
 }
 
 // runBaseline serves a bare ReverseProxy to the upstream and prints its
@@ -351,18 +363,39 @@ func run(cfg config) error {
 	// The load repeats one request: with the response cache on, cco would
 	// answer from it, so the proxy rows switch it off; "+cache" is cco at
 	// every default, answering from its cache.
-	ccos := []struct{ name, bin, env string }{{"cco", cfg.cco, "CCO_CACHE_ENABLED=false"}}
-	if cfg.compare != "" {
-		ccos = append(ccos, struct{ name, bin, env string }{"before", cfg.compare, "CCO_CACHE_ENABLED=false"})
+	type ccoTarget struct {
+		name, bin string
+		env       []string
 	}
-	ccos = append(ccos, struct{ name, bin, env string }{"+cache", cfg.cco, ""})
+	ccos := []ccoTarget{{"cco", cfg.cco, []string{"CCO_CACHE_ENABLED=false"}}}
+	if cfg.compare != "" {
+		ccos = append(ccos, ccoTarget{"before", cfg.compare, []string{"CCO_CACHE_ENABLED=false"}})
+	}
+	ccos = append(ccos, ccoTarget{"+cache", cfg.cco, nil})
+	if cfg.team {
+		pg, err := realdb.NewPostgres()
+		if err != nil {
+			return fmt.Errorf("PostgreSQL: %w", err)
+		}
+		defer pg.Remove()
+		rd, err := realdb.NewRedis()
+		if err != nil {
+			return fmt.Errorf("Redis: %w", err)
+		}
+		defer rd.Remove()
+		team := []string{"CCO_DATABASE_URL=" + pg.URL(""), "CCO_CACHE_URL=" + rd.URL()}
+		ccos = append(ccos,
+			ccoTarget{"team", cfg.cco, append([]string{"CCO_CACHE_ENABLED=false"}, team...)},
+			ccoTarget{"team+limits", cfg.cco, append([]string{"CCO_CACHE_ENABLED=false", "CCO_RATE_LIMIT_RPM=1000000000"}, team...)},
+			ccoTarget{"team+cache", cfg.cco, team})
+	}
 	var ccoProc *process
 	for _, c := range ccos {
 		h, err := home()
 		if err != nil {
 			return err
 		}
-		p, _, err := startProcess(ccoCommand(c.bin, h, up.URL, c.env), true)
+		p, _, err := startProcess(ccoCommand(c.bin, h, up.URL, c.env...), true)
 		if err != nil {
 			return err
 		}
@@ -407,6 +440,10 @@ func run(cfg config) error {
 		}
 	}
 	report(os.Stdout, names, rows)
+	if cfg.team {
+		fmt.Println()
+		reportTeam(os.Stdout, rows)
+	}
 
 	// Event delay: streams with 5 ms between events, 4 clients.
 	streamBody := requestBody(1024, true)
@@ -794,6 +831,25 @@ func report(w io.Writer, names []string, rows []row) {
 			}
 			fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t\n",
 				r.load, r.clients, name, l.rps(), rb, rn, cpu, cb, ms(l.percentile(0.5)), plus, an, ms(l.percentile(0.99)), l.failures, l.cut)
+		}
+	}
+	tw.Flush()
+}
+
+// reportTeam gives the team targets' throughput and CPU per request as
+// ratios to cco's single-user defaults: team and team+limits to cco (the
+// cache off in both), team+cache to +cache.
+func reportTeam(w io.Writer, rows []row) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "load\tclients\ttarget\tagainst\treq/s ratio\tcpu/req ratio\tfailed\t")
+	for _, r := range rows {
+		for _, p := range [][2]string{{"team", "cco"}, {"team+limits", "cco"}, {"team+cache", "+cache"}} {
+			a, b := r.res[p[0]], r.res[p[1]]
+			if b.rps() == 0 {
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%.2f\t%.2f\t%d\t\n", r.load, r.clients, p[0], p[1],
+				a.rps()/b.rps(), a.cpuPerRequest()/b.cpuPerRequest(), a.failures)
 		}
 	}
 	tw.Flush()

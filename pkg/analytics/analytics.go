@@ -8,6 +8,8 @@ package analytics
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/visiquate/cco/pkg/cache"
@@ -26,6 +28,8 @@ type Queue interface {
 type Recorder struct {
 	Prices *pricing.Table
 	Queue  Queue
+	// Replica names this cco in the rows (server.replica).
+	Replica string
 	// Observe, when set, also gets each row (the metrics count it).
 	Observe func(store.Record)
 }
@@ -45,6 +49,7 @@ func (rec *Recorder) Record(d proxy.Done) {
 		Input: u.Tokens.Input, Output: u.Tokens.Output, CacheWrite5m: u.Tokens.CacheWrite5m, CacheWrite1h: u.Tokens.CacheWrite1h,
 		CacheRead: u.Tokens.CacheRead, CostNano: cost, CostKnown: known, CacheHit: d.CacheHit, PromptCacheSavedNano: saved,
 		Latency: d.Latency, TTFB: d.TTFB, Upstream: d.Upstream, ErrorType: d.ErrorType, UserAgent: d.UserAgent, SessionID: d.SessionID,
+		User: d.User, Credential: d.Credential, Replica: rec.Replica,
 	}
 	if d.CacheHit {
 		// Nothing was paid and no tokens were used: what the answer would
@@ -87,16 +92,29 @@ func Range(name string, now time.Time, loc *time.Location) (from, to time.Time, 
 // StatsSource is what Report reads; *store.Store is one.
 type StatsSource interface {
 	Stats(ctx context.Context, from, to time.Time, loc *time.Location) (*store.Stats, error)
+	Groups(ctx context.Context, by string, from, to time.Time) ([]store.GroupTotals, error)
 }
 
-// Report builds the /api/stats body for a range. dropped counts rows the
-// queue refused; cacheStats may be nil when the cache is off.
-func Report(ctx context.Context, src StatsSource, name string, now time.Time, loc *time.Location, dropped int64, cacheStats *cache.Stats) (*control.Stats, error) {
+// CheckBy says whether by is a grouping Report knows ("" is none).
+func CheckBy(by string) error {
+	if by == "" || slices.Contains(control.GroupBy, by) {
+		return nil
+	}
+	return fmt.Errorf("unknown grouping %q: use %s", by, strings.Join(control.GroupBy, ", "))
+}
+
+// Report builds the /api/stats body for a range, grouped by by when it is
+// set. dropped counts rows the queue refused; cacheStats may be nil when
+// the cache is off.
+func Report(ctx context.Context, src StatsSource, name, by string, now time.Time, loc *time.Location, dropped int64, cacheStats *cache.Stats) (*control.Stats, error) {
 	if name == "" {
 		name = "today"
 	}
 	from, to, err := Range(name, now, loc)
 	if err != nil {
+		return nil, err
+	}
+	if err := CheckBy(by); err != nil {
 		return nil, err
 	}
 	st, err := src.Stats(ctx, from, to, loc)
@@ -124,6 +142,9 @@ func Report(ctx context.Context, src StatsSource, name string, now time.Time, lo
 		out.ByDay = append(out.ByDay, control.DayStats{Day: d.Day, Totals: totals(d.Totals)})
 	}
 	breakdowns(out, st, loc)
+	if err := groups(ctx, out, src, st, by, loc); err != nil {
+		return nil, err
+	}
 	if cacheStats != nil {
 		out.ResponseCache = CacheReport(cacheStats)
 	}

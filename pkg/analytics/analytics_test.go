@@ -3,6 +3,8 @@ package analytics
 import (
 	"context"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,7 +90,7 @@ func TestReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	cs := &cache.Stats{Entries: 1, Hits: 1, Misses: 1, HitRate: 0.5}
-	rep, err := Report(context.Background(), db, "today", now, time.Local, 3, cs)
+	rep, err := Report(context.Background(), db, "today", "", now, time.Local, 3, cs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,18 +102,74 @@ func TestReport(t *testing.T) {
 	if rep.ResponseCache == nil || !rep.ResponseCache.Enabled || rep.ResponseCache.Entries != 1 || len(rep.ByModel) != 1 || len(rep.ByDay) != 1 || rep.From == "" {
 		t.Errorf("report parts: %+v", rep)
 	}
-	all, err := Report(context.Background(), db, "all", now, time.Local, 0, nil)
+	all, err := Report(context.Background(), db, "all", "", now, time.Local, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if all.Totals.Requests != 3 || all.From != "" || all.ResponseCache != nil || len(all.ByDay) != 2 {
 		t.Errorf("all: %+v", all)
 	}
-	if _, err := Report(context.Background(), db, "forever", now, time.Local, 0, nil); err == nil {
+	if _, err := Report(context.Background(), db, "forever", "", now, time.Local, 0, nil); err == nil {
 		t.Error("bad range accepted")
 	}
 	if CacheReport(nil).Enabled {
 		t.Error("nil cache reported enabled")
+	}
+}
+
+// TestReportGroups: the rows carry who asked (x-cco-user, else the key's
+// hash) and the replica, and the report groups by each.
+func TestReportGroups(t *testing.T) {
+	db, err := store.Open(context.Background(), store.Options{Path: filepath.Join(t.TempDir(), "a.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rec := &Recorder{Prices: pricing.Default(), Queue: db, Replica: "box:3000"}
+	now := time.Now()
+	u := usage.Usage{Model: "claude-haiku-4-5", Tokens: pricing.Tokens{Input: 1000, Output: 200}}
+	rec.Record(proxy.Done{Start: now.Add(-time.Minute), Status: 200, Usage: u, User: "ana", Credential: "00aa", SessionID: "s1"})
+	rec.Record(proxy.Done{Start: now.Add(-time.Minute), Status: 200, Usage: u, Credential: "00bb", SessionID: "s2"})
+	rec.Record(proxy.Done{Start: now.Add(-time.Minute), Status: 200, Usage: u, Credential: "00bb", SessionID: "s2"})
+	rec.Record(proxy.Done{Start: now.Add(-time.Minute), Status: 500, ErrorType: "api_error"})
+	if err := db.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	keys := func(by string) map[string]int64 {
+		t.Helper()
+		rep, err := Report(context.Background(), db, "today", by, now, time.Local, 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.By != by {
+			t.Errorf("by = %q, want %q", rep.By, by)
+		}
+		out := map[string]int64{}
+		for _, g := range rep.Groups {
+			out[g.Key] = g.Requests
+			if by != "day" && (g.First == "" || g.Last == "") {
+				t.Errorf("group %q has no first/last", g.Key)
+			}
+		}
+		return out
+	}
+	for by, want := range map[string]map[string]int64{
+		"user":    {"ana": 1, "key:00bb": 2, "": 1},
+		"replica": {"box:3000": 4},
+		"session": {"s1": 1, "s2": 2},
+		"model":   {"claude-haiku-4-5": 3, "unknown": 1},
+		"day":     {now.Format(time.DateOnly): 4},
+	} {
+		if got := keys(by); !reflect.DeepEqual(got, want) {
+			t.Errorf("by %s: %v, want %v", by, got, want)
+		}
+	}
+	rep, err := Report(context.Background(), db, "today", "", now, time.Local, 0, nil)
+	if err != nil || rep.Groups != nil || rep.By != "" {
+		t.Errorf("no grouping asked: %+v, %v", rep, err)
+	}
+	if _, err := Report(context.Background(), db, "today", "team", now, time.Local, 0, nil); err == nil || !strings.Contains(err.Error(), "model, user, session, replica, day") {
+		t.Errorf("unknown grouping: %v", err)
 	}
 }
 

@@ -55,7 +55,7 @@ func Requests(ctx context.Context, src RecentSource, limit int, before int64) (*
 func breakdowns(out *control.Stats, st *store.Stats, loc *time.Location) {
 	out.BySession = make([]control.SessionStats, 0, len(st.BySession))
 	for _, s := range st.BySession {
-		out.BySession = append(out.BySession, control.SessionStats{SessionID: s.SessionID,
+		out.BySession = append(out.BySession, control.SessionStats{SessionID: s.Key,
 			First: s.First.In(loc).Format(time.RFC3339), Last: s.Last.In(loc).Format(time.RFC3339), Totals: totals(s.Totals)})
 	}
 	if st.ByHour != nil {
@@ -64,6 +64,36 @@ func breakdowns(out *control.Stats, st *store.Stats, loc *time.Location) {
 			out.ByHour = append(out.ByHour, control.HourStats{Hour: h.Hour.In(loc).Format(time.RFC3339), Totals: totals(h.Totals)})
 		}
 	}
+}
+
+// groups adds Stats.Groups for by ("" adds none): the store's groups, or
+// for days the report's own.
+func groups(ctx context.Context, out *control.Stats, src StatsSource, st *store.Stats, by string, loc *time.Location) error {
+	if by == "" {
+		return nil
+	}
+	out.By, out.Groups = by, []control.GroupStats{}
+	if by == "day" {
+		for _, d := range st.ByDay {
+			out.Groups = append(out.Groups, control.GroupStats{Key: d.Day, Totals: totals(d.Totals)})
+		}
+		return nil
+	}
+	gs, err := src.Groups(ctx, by, st.From, st.To)
+	if err != nil {
+		return err
+	}
+	for _, g := range gs {
+		x := control.GroupStats{Key: g.Key, First: g.First.In(loc).Format(time.RFC3339), Last: g.Last.In(loc).Format(time.RFC3339),
+			Totals: totals(g.Totals)}
+		if by != "model" {
+			for _, m := range g.ByModel {
+				x.ByModel = append(x.ByModel, control.ModelStats{Model: m.Model, Totals: totals(m.Totals)})
+			}
+		}
+		out.Groups = append(out.Groups, x)
+	}
+	return nil
 }
 
 func usd(nano int64) float64 { return float64(nano) / 1e9 }

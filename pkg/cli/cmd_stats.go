@@ -24,6 +24,7 @@ import (
 type statsOptions struct {
 	configPath string
 	rangeName  string
+	by         string
 	json       bool
 	port       int
 }
@@ -33,10 +34,13 @@ func statsCommand(sys *System) *cli.Command {
 		Name:  "stats",
 		Usage: "print requests, tokens, costs and savings",
 		Description: "Asks the running instance (/api/stats); with none running, reads the analytics\n" +
-			"database itself. Ranges: today, 7d, 30d, all (days in the local time zone).",
+			"database itself. Ranges: today, 7d, 30d, all (days in the local time zone).\n" +
+			"--by groups the range per model, user (x-cco-user, else the API key's hash),\n" +
+			"Claude Code session, replica (server.replica) or day.",
 		Flags: []cli.Flag{
 			configFlag(),
 			&cli.StringFlag{Name: "range", Value: "today", Usage: "today, 7d, 30d or all"},
+			&cli.StringFlag{Name: "by", Usage: "group by model, user, session, replica or day"},
 			&cli.BoolFlag{Name: "json", Usage: "print the /api/stats JSON"},
 			&cli.IntFlag{Name: "port", Usage: "the instance on `PORT`"},
 		},
@@ -44,9 +48,12 @@ func statsCommand(sys *System) *cli.Command {
 			if err := noArgs(c); err != nil {
 				return err
 			}
-			o := statsOptions{configPath: c.String("config"), rangeName: c.String("range"), json: c.Bool("json"), port: c.Int("port")}
+			o := statsOptions{configPath: c.String("config"), rangeName: c.String("range"), by: c.String("by"), json: c.Bool("json"), port: c.Int("port")}
 			if _, _, err := analytics.Range(o.rangeName, sys.Now(), sys.location()); err != nil {
 				return usagef("--range: %v", err)
+			}
+			if err := analytics.CheckBy(o.by); err != nil {
+				return usagef("--by: %v", err)
 			}
 			return runStats(c.Context, sys, o)
 		},
@@ -68,13 +75,13 @@ func runStats(ctx context.Context, sys *System, o statsOptions) error {
 	case err == nil:
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		r, err := control.Client{HTTP: sys.HTTP, BaseURL: st.BaseURL()}.Stats(ctx, o.rangeName)
+		r, err := control.Client{HTTP: sys.HTTP, BaseURL: st.BaseURL()}.Stats(ctx, o.rangeName, o.by)
 		if err != nil {
 			return err
 		}
 		report = &r
 	case errors.Is(err, errNoneRunning): // with none running, the database itself
-		if report, err = offlineStats(ctx, sys, lc.resolved.Config, o.rangeName); err != nil {
+		if report, err = offlineStats(ctx, sys, lc.resolved.Config, o.rangeName, o.by); err != nil {
 			return err
 		}
 	default:
@@ -87,7 +94,7 @@ func runStats(ctx context.Context, sys *System, o statsOptions) error {
 }
 
 // offlineStats reads the database directly when no instance runs.
-func offlineStats(ctx context.Context, sys *System, cfg config.Config, rangeName string) (*control.Stats, error) {
+func offlineStats(ctx context.Context, sys *System, cfg config.Config, rangeName, by string) (*control.Stats, error) {
 	opts := store.Options{Now: sys.Now}
 	if config.IsPostgresURL(cfg.Database.URL) {
 		opts.URL, opts.Name = cfg.Database.URL, config.RedactURL(cfg.Database.URL)
@@ -106,7 +113,7 @@ func offlineStats(ctx context.Context, sys *System, cfg config.Config, rangeName
 		return nil, err
 	}
 	defer db.Close()
-	return analytics.Report(ctx, db, rangeName, sys.Now(), sys.location(), 0, nil)
+	return analytics.Report(ctx, db, rangeName, by, sys.Now(), sys.location(), 0, nil)
 }
 
 func printStats(w io.Writer, s *control.Stats) error {
@@ -125,6 +132,9 @@ func printStats(w io.Writer, s *control.Stats) error {
 		pricing.FormatUSD(t.CacheSavingsNanoUSD), pricing.FormatUSD(t.PromptCacheSavingsNanoUSD))
 	if s.DroppedRecords > 0 {
 		fmt.Fprintf(w, "not recorded  %d requests (the analytics queue was full)\n", s.DroppedRecords)
+	}
+	if s.By != "" {
+		return printGroups(w, s)
 	}
 	if len(s.ByModel) > 0 {
 		fmt.Fprintln(w)
@@ -151,4 +161,29 @@ func printStats(w io.Writer, s *control.Stats) error {
 		tw.Flush()
 	}
 	return nil
+}
+
+// printGroups prints Stats.Groups, one line per group.
+func printGroups(w io.Writer, s *control.Stats) error {
+	fmt.Fprintln(w)
+	if len(s.Groups) == 0 {
+		fmt.Fprintf(w, "no requests to group by %s\n", s.By)
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "%s\tREQUESTS\tERRORS\tTOKENS IN/OUT\tCACHE HITS\tCOST\tSAVED\n", strings.ToUpper(s.By))
+	for _, g := range s.Groups {
+		key := g.Key
+		if key == "" {
+			key = "(none)"
+		}
+		cost := pricing.FormatUSD(g.CostNanoUSD)
+		if g.UnknownCost > 0 {
+			cost += " (+ unknown)"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d/%d\t%d\t%s\t%s\n", key, g.Requests, g.Errors,
+			g.InputTokens+g.CacheWrite5mTokens+g.CacheWrite1hTokens+g.CacheReadTokens, g.OutputTokens, g.CacheHits, cost,
+			pricing.FormatUSD(g.CacheSavingsNanoUSD+g.PromptCacheSavingsNanoUSD))
+	}
+	return tw.Flush()
 }

@@ -38,6 +38,8 @@ type Server struct {
 	// TrustedProxies are the addresses (CIDR ranges) of reverse proxies
 	// whose X-Forwarded-For names the client; none by default.
 	TrustedProxies []netip.Prefix
+	// Replica names this cco in the analytics (empty: host name:port).
+	Replica string
 	// MaxBodySize bounds a request body; larger ones get 413.
 	MaxBodySize int64
 	// BodyTimeout bounds the time to read a request body; a slower one

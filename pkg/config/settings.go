@@ -139,6 +139,17 @@ var settings = []setting{
 			return strings.Join(out, ",")
 		},
 	},
+	{
+		key: "server.replica", env: "CCO_REPLICA", doc: "this cco's name in the analytics, to tell replicas apart (empty: host name:port)", def: constant(""),
+		parse: func(raw string, c *Config) error {
+			if len(raw) > 128 || strings.IndexFunc(raw, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0 {
+				return fmt.Errorf("%q is not a name: at most 128 characters, none of them control characters", raw)
+			}
+			c.Server.Replica = raw
+			return nil
+		},
+		format: func(c *Config) string { return c.Server.Replica },
+	},
 	sizeSetting("server.max_body_size", "CCO_MAX_BODY_SIZE", "32MiB", "largest request body accepted (413 above)", 1024,
 		func(c *Config) *int64 { return &c.Server.MaxBodySize }),
 	durationSetting("server.body_timeout", "CCO_BODY_TIMEOUT", "1m", "how long a request body may take to arrive (408 after)", time.Second,

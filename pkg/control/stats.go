@@ -15,7 +15,8 @@ const (
 	CacheClearPath = "/api/control/cache/clear"
 )
 
-// Stats is the body of GET /api/stats?range=today|7d|30d|all.
+// Stats is the body of GET /api/stats?range=today|7d|30d|all, with
+// &by=model|user|session|replica|day for Groups.
 type Stats struct {
 	Range        string       `json:"range"`
 	From         string       `json:"from,omitempty"` // RFC 3339; absent for "all"
@@ -29,9 +30,14 @@ type Stats struct {
 	ByHour []HourStats `json:"by_hour,omitempty"`
 	// BySession is the Claude Code sessions of the range (by cost, highest
 	// first, at most MaxSessions; requests without a session are left out).
-	BySession      []SessionStats `json:"by_session"`
-	DroppedRecords int64          `json:"dropped_records"` // rows the analytics queue could not take since start
-	ResponseCache  *CacheStats    `json:"response_cache,omitempty"`
+	BySession []SessionStats `json:"by_session"`
+	// By and Groups: the range's totals per model, user (x-cco-user, else
+	// "key:" and a hash of the API key), session, replica or day, when
+	// asked for with by=; costliest first (days in order).
+	By             string       `json:"by,omitempty"`
+	Groups         []GroupStats `json:"groups,omitempty"`
+	DroppedRecords int64        `json:"dropped_records"` // rows the analytics queue could not take since start
+	ResponseCache  *CacheStats  `json:"response_cache,omitempty"`
 }
 
 // Totals sums requests. Money is in nano-dollars (exact) and dollars.
@@ -82,6 +88,18 @@ type SessionStats struct {
 	Totals
 }
 
+// GroupStats are the totals of one group of Stats.Groups.
+type GroupStats struct {
+	Key   string `json:"key"`             // "" for requests without one (no x-cco-user nor key, no replica name)
+	First string `json:"first,omitempty"` // RFC 3339 times of its first and last request in the range
+	Last  string `json:"last,omitempty"`
+	Totals
+	ByModel []ModelStats `json:"by_model,omitempty"`
+}
+
+// GroupBy are the names Stats can group by.
+var GroupBy = []string{"model", "user", "session", "replica", "day"}
+
 // CacheStats are the response cache's figures since the instance started.
 type CacheStats struct {
 	Enabled  bool    `json:"enabled"`
@@ -96,10 +114,14 @@ type CacheStats struct {
 	HitRate  float64 `json:"hit_rate"`
 }
 
-// Stats fetches /api/stats for a range.
-func (c Client) Stats(ctx context.Context, rangeName string) (Stats, error) {
+// Stats fetches /api/stats for a range, grouped by by when it is set.
+func (c Client) Stats(ctx context.Context, rangeName, by string) (Stats, error) {
 	var s Stats
-	err := c.getJSON(ctx, StatsPath+"?range="+url.QueryEscape(rangeName), "", &s)
+	q := url.Values{"range": {rangeName}}
+	if by != "" {
+		q.Set("by", by)
+	}
+	err := c.getJSON(ctx, StatsPath+"?"+q.Encode(), "", &s)
 	return s, err
 }
 

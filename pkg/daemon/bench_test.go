@@ -37,7 +37,7 @@ func BenchmarkInstance(b *testing.B) {
 	log := logrus.New()
 	log.Out = io.Discard
 	log.Level = logrus.WarnLevel
-	p, closeComponents, err := openComponents(context.Background(), r.Config, Options{Now: time.Now}, log)
+	p, closeComponents, err := openComponents(context.Background(), r.Config, Options{Now: time.Now}, log, "bench:3000")
 	if err != nil {
 		b.Fatal(err)
 	}

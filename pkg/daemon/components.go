@@ -41,7 +41,8 @@ type components struct {
 // openComponents opens the analytics database, loads the prices, builds the
 // response cache and the proxy. close releases what was opened; call it
 // after the server has stopped, so that in-flight requests are recorded.
-func openComponents(ctx context.Context, cfg config.Config, o Options, logger *logrus.Logger) (*components, func(), error) {
+// replica names this instance in the analytics rows.
+func openComponents(ctx context.Context, cfg config.Config, o Options, logger *logrus.Logger, replica string) (*components, func(), error) {
 	c := &components{}
 	var err error
 	if c.upstream, err = url.Parse(cfg.Upstream.URL); err != nil {
@@ -110,7 +111,7 @@ func openComponents(ctx context.Context, cfg config.Config, o Options, logger *l
 	src.InFlight = func() int64 { return c.proxy.Stats().InFlight }
 	c.metrics = metrics.New(metrics.Build{Version: o.Info.Version, Commit: o.Info.Commit, GoVersion: o.Info.GoVersion}, src)
 	c.live = live.New(control.MaxLiveSessions)
-	recorder := &analytics.Recorder{Prices: prices, Queue: c.store, Observe: func(r store.Record) {
+	recorder := &analytics.Recorder{Prices: prices, Queue: c.store, Replica: replica, Observe: func(r store.Record) {
 		c.metrics.Observe(r)
 		if c.live.Subscribers() > 0 { // convert the row only when a dashboard listens
 			c.live.Publish(analytics.Request(r, 0))
@@ -156,9 +157,12 @@ func loadPrices(path string) (*pricing.Table, error) {
 }
 
 // stats answers /api/stats.
-func (c *components) stats(now func() time.Time) func(ctx context.Context, name string) (*control.Stats, error) {
-	return func(ctx context.Context, name string) (*control.Stats, error) {
+func (c *components) stats(now func() time.Time) func(ctx context.Context, name, by string) (*control.Stats, error) {
+	return func(ctx context.Context, name, by string) (*control.Stats, error) {
 		if _, _, err := analytics.Range(name, now(), time.Local); err != nil {
+			return nil, apierror.New(http.StatusBadRequest, "%s", err.Error())
+		}
+		if err := analytics.CheckBy(by); err != nil {
 			return nil, apierror.New(http.StatusBadRequest, "%s", err.Error())
 		}
 		var cs *cache.Stats
@@ -166,7 +170,7 @@ func (c *components) stats(now func() time.Time) func(ctx context.Context, name 
 			s := c.cache.Stats()
 			cs = &s
 		}
-		return analytics.Report(ctx, c.store, name, now(), time.Local, c.store.Dropped(), cs)
+		return analytics.Report(ctx, c.store, name, by, now(), time.Local, c.store.Dropped(), cs)
 	}
 }
 

@@ -154,7 +154,15 @@ func Start(ctx context.Context, o Options) (_ *Instance, err error) {
 	httpErrors := logger.WriterLevel(logrus.WarnLevel)
 	cleanup = append(cleanup, func() { httpErrors.Close() })
 
-	comps, closeComponents, err := openComponents(ctx, cfg, o, logger)
+	replica := cfg.Server.Replica
+	if replica == "" {
+		host, err := os.Hostname()
+		if err != nil {
+			host = "localhost"
+		}
+		replica = net.JoinHostPort(host, strconv.Itoa(port))
+	}
+	comps, closeComponents, err := openComponents(ctx, cfg, o, logger, replica)
 	if err != nil {
 		return nil, err
 	}

@@ -5,12 +5,15 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -121,7 +124,13 @@ http {
 // totals reads /api/stats from a replica.
 func totals(t *testing.T, replica string) control.Totals {
 	t.Helper()
-	resp, err := http.Get(replica + "/api/stats?range=all")
+	return stats(t, replica, "").Totals
+}
+
+// stats reads /api/stats?range=all from a replica, grouped by by.
+func stats(t *testing.T, replica, by string) control.Stats {
+	t.Helper()
+	resp, err := http.Get(replica + "/api/stats?range=all&by=" + by)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +139,54 @@ func totals(t *testing.T, replica string) control.Totals {
 	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
 		t.Fatal(err)
 	}
-	return st.Totals
+	return st
+}
+
+// groups are the requests per group of /api/stats?by=.
+func groups(t *testing.T, replica, by string) map[string]int64 {
+	t.Helper()
+	out := map[string]int64{}
+	for _, g := range stats(t, replica, by).Groups {
+		out[g.Key] = g.Requests
+	}
+	return out
+}
+
+// replicaName is the name a replica at url gives itself by default:
+// server.replica unset, host name:port.
+func replicaName(t *testing.T, url string) string {
+	t.Helper()
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return net.JoinHostPort(host, url[strings.LastIndexByte(url, ':')+1:])
+}
+
+// answeredByMetrics sums a replica's cco_requests_total: the rows it
+// queued for the database since it started.
+func answeredByMetrics(t *testing.T, replica string) int64 {
+	t.Helper()
+	resp, err := http.Get(replica + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n float64
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "cco_requests_total{"); ok {
+			v, err := strconv.ParseFloat(rest[strings.LastIndexByte(rest, ' ')+1:], 64)
+			if err != nil {
+				t.Fatalf("metrics line %q: %v", line, err)
+			}
+			n += v
+		}
+	}
+	return int64(n)
 }
 
 // TestTeamRecipe (Linux: Debian's servers) runs the README's "For a team" recipe: three replicas on
@@ -209,6 +265,43 @@ func TestTeamRecipe(t *testing.T) {
 		agree("totals", func(tt control.Totals) bool { return tt.Requests == sent && tt.CacheHits == hits }, urls)
 		if n := int64(len(up.Requests())); n != sent-hits {
 			t.Errorf("the upstream was asked %d times, want %d", n, sent-hits)
+		}
+		// Who asked: each user's twelve through any replica, under the
+		// x-cco-user they sent; the two direct ones under their key. The
+		// header stays with cco.
+		byUser := groups(t, urls[2], "user")
+		for u := range 3 {
+			if n := byUser[fmt.Sprintf("203.0.113.%d", u+1)]; n != 12 {
+				t.Errorf("user %d: %d requests, want 12 (%v)", u+1, n, byUser)
+			}
+		}
+		var keyed int64
+		for k, n := range byUser {
+			if strings.HasPrefix(k, "key:") {
+				keyed += n
+			}
+		}
+		if keyed != 2 || len(byUser) != 4 {
+			t.Errorf("by user %v: want the three users and one key with 2", byUser)
+		}
+		for _, r := range up.Requests() {
+			if r.Header.Get("X-Cco-User") != "" {
+				t.Fatal("x-cco-user reached the upstream")
+			}
+		}
+		// Which replica served them: every replica's own count, the same
+		// from any of them.
+		byReplica := groups(t, urls[0], "replica")
+		var all int64
+		for i, u := range urls {
+			n := byReplica[replicaName(t, u)]
+			if m := answeredByMetrics(t, u); n != m {
+				t.Errorf("replica %d: %d rows, %d answered (%v)", i+1, n, m, byReplica)
+			}
+			all += n
+		}
+		if all != sent || !maps.Equal(byReplica, groups(t, urls[1], "replica")) {
+			t.Errorf("by replica %v: want %d in all, the same from every replica", byReplica, sent)
 		}
 	})
 
@@ -326,6 +419,14 @@ func TestTeamRecipe(t *testing.T) {
 		if other := totals(t, survivors[1]); other.Requests != got.Requests {
 			t.Errorf("the survivors disagree: %d and %d", other.Requests, got.Requests)
 		}
+		// Nothing of the others': each survivor's rows are all it answered.
+		byReplica := groups(t, survivors[0], "replica")
+		for _, u := range survivors {
+			if n, m := byReplica[replicaName(t, u)], answeredByMetrics(t, u); n != m {
+				t.Errorf("survivor %s: %d rows of %d answered", u, n, m)
+			}
+		}
+		t.Logf("rows of the killed replica: %d", byReplica[replicaName(t, urls[0])])
 	})
 
 	t.Run("Redis stopped: requests still succeed, as BYPASS", func(t *testing.T) {

@@ -102,7 +102,8 @@ type teamClient struct {
 }
 
 // ask sends one request with a body made from what, as the client at
-// address from; it returns the status and x-cco-cache.
+// address from (who also names itself so in x-cco-user); it returns the
+// status and x-cco-cache.
 func (c *teamClient) ask(base, from, what string, stream bool) (int, string, error) {
 	body := fmt.Sprintf(`{"model":"claude-haiku-4-5","max_tokens":16,"stream":%t,"messages":[{"role":"user","content":%q}]}`, stream, what)
 	req, _ := http.NewRequest("POST", base+"/v1/messages", strings.NewReader(body))
@@ -112,6 +113,7 @@ func (c *teamClient) ask(base, from, what string, stream bool) (int, string, err
 	req.Header.Set("x-cco-token", c.token)
 	if from != "" {
 		req.Header.Set("x-forwarded-for", from)
+		req.Header.Set("x-cco-user", from)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -30,7 +30,7 @@ import (
 //
 //   - the upstream request is built directly: the client's header map minus
 //     hop-by-hop fields (those RFC 9110 names and those the Connection field
-//     lists), X-Forwarded-*, Forwarded and cco's own x-cco-cache, sharing
+//     lists), X-Forwarded-*, Forwarded and cco's own x-cco-* fields, sharing
 //     the value slices (neither side changes them);
 //   - the answer's header map is handed over the same way;
 //   - an event stream, or a body of unknown length, is flushed after every
@@ -62,11 +62,12 @@ func isHop(k string) bool {
 }
 
 // passHeaders copies the fields of src that are not hop-by-hop, nor named
-// by src's Connection field, nor in skip, into dst, sharing value slices.
-func passHeaders(dst, src http.Header, skip string) {
+// by src's Connection field, nor (when ours is set) cco's own x-cco-*
+// fields, into dst, sharing value slices.
+func passHeaders(dst, src http.Header, ours bool) {
 	named := src["Connection"]
 	for k, vv := range src {
-		if isHop(k) || k == skip || (len(named) > 0 && listed(named, k)) {
+		if isHop(k) || (ours && strings.HasPrefix(k, "X-Cco-")) || (len(named) > 0 && listed(named, k)) {
 			continue
 		}
 		if old, ok := dst[k]; ok {
@@ -107,7 +108,7 @@ func (p *Proxy) outgoing(ctx context.Context, r *http.Request, b *body) *http.Re
 		}
 	}
 	h := make(http.Header, len(r.Header)+1)
-	passHeaders(h, r.Header, "X-Cco-Cache") // x-cco-cache is addressed to cco, not to the API
+	passHeaders(h, r.Header, true) // x-cco-cache and x-cco-user are addressed to cco, not to the API
 	if te := r.Header["Te"]; len(te) == 1 && strings.EqualFold(te[0], "trailers") {
 		h["Te"] = te // the one Te value a proxy passes on: trailers are understood end to end
 	}
@@ -148,7 +149,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, ex *exchange, b 
 	ex.requestID = res.Header.Get("Request-Id")
 	ex.ctype = res.Header.Get("Content-Type")
 	h := w.Header()
-	passHeaders(h, res.Header, "")
+	passHeaders(h, res.Header, false)
 	if ex.cacheState != "" {
 		h.Set("X-Cco-Cache", ex.cacheState)
 	}

@@ -114,6 +114,10 @@ type Done struct {
 	ErrorType string // Anthropic's type of the error answered, if any
 	UserAgent string
 	SessionID string // x-claude-code-session-id
+	// User is the client's x-cco-user (UserHeader); Credential names the
+	// API key or token that authenticated the request (or the one cco
+	// added) by a hash, "" when there was none.
+	User, Credential string
 }
 
 // Stats are the proxy's counters since start.
@@ -135,6 +139,7 @@ type Proxy struct {
 	requests       atomic.Int64
 	inFlight       atomic.Int64
 	upstreamErrors atomic.Int64
+	credentials    credentials
 }
 
 // New builds a Proxy.
@@ -360,6 +365,7 @@ func (p *Proxy) finish(r *http.Request, ex *exchange, aborted bool) {
 			Start: ex.start, Method: r.Method, Path: r.URL.Path, Status: ex.status, RequestID: ex.requestID,
 			Usage: ex.usage, CacheHit: ex.cacheState == "HIT", Latency: now.Sub(ex.start), ErrorType: ex.errorType,
 			UserAgent: r.Header.Get("User-Agent"), SessionID: r.Header.Get("X-Claude-Code-Session-Id"),
+			User: user(r.Header), Credential: p.credentials.id(r.Header, p.opts.APIKey.Reveal()),
 		}
 		if !ex.firstByte.IsZero() {
 			d.TTFB = ex.firstByte.Sub(ex.start)

@@ -329,22 +329,36 @@ func StartRedis(t testing.TB) *Redis {
 	t.Helper()
 	_, err := exec.LookPath("redis-server")
 	need(t, err == nil, "cannot start Redis: no redis-server (Debian package redis-server)")
-	dir, err := os.MkdirTemp("", "redis-")
+	r, err := NewRedis()
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &Redis{dir: dir, log: filepath.Join(dir, "server.log")}
-	t.Cleanup(func() {
-		r.Stop()
-		os.RemoveAll(dir)
-	})
-	if r.port, err = freePort(); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Start(); err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(r.Remove)
 	return r
+}
+
+// NewRedis is StartRedis for a server that outlives a test (a benchmark
+// tool's): the caller removes it.
+func NewRedis() (*Redis, error) {
+	dir, err := os.MkdirTemp("", "redis-")
+	if err != nil {
+		return nil, err
+	}
+	r := &Redis{dir: dir, log: filepath.Join(dir, "server.log")}
+	if r.port, err = freePort(); err == nil {
+		err = r.Start()
+	}
+	if err != nil {
+		r.Remove()
+		return nil, err
+	}
+	return r, nil
+}
+
+// Remove stops the server and deletes its folder.
+func (r *Redis) Remove() {
+	r.Stop()
+	os.RemoveAll(r.dir)
 }
 
 // Addr is the server's host:port.

@@ -108,7 +108,7 @@ type Options struct {
 	ProxyLimit Limit
 	// Stats answers /api/stats for a range name; nil leaves the route out.
 	// An *apierror.Error it returns is answered as is (a bad range).
-	Stats func(ctx context.Context, rangeName string) (*control.Stats, error)
+	Stats func(ctx context.Context, rangeName, by string) (*control.Stats, error)
 	// Metrics serves /metrics; nil leaves the route out.
 	Metrics http.Handler
 	// OnRateLimited, when set, is told of each request a rate limit refused,
@@ -278,7 +278,7 @@ func (s *Server) ready(c echo.Context) error {
 }
 
 func (s *Server) stats(c echo.Context) error {
-	st, err := s.opts.Stats(c.Request().Context(), c.QueryParam("range"))
+	st, err := s.opts.Stats(c.Request().Context(), c.QueryParam("range"), c.QueryParam("by"))
 	if err != nil {
 		return err
 	}

@@ -435,7 +435,7 @@ func TestProxyRateLimitPerMinute(t *testing.T) {
 func TestStatsAndCacheRoutes(t *testing.T) {
 	cleared := 0
 	s, _, _ := newLimited(t, func(o *Options) {
-		o.Stats = func(_ context.Context, name string) (*control.Stats, error) {
+		o.Stats = func(_ context.Context, name, _ string) (*control.Stats, error) {
 			if name == "week" {
 				return nil, apierror.New(http.StatusBadRequest, "unknown range %q", name)
 			}

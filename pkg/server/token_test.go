@@ -71,7 +71,7 @@ func newTokenFixture(t *testing.T, mutate func(*Options)) *tokenFixture {
 		o.Logger.Level = logrus.DebugLevel
 		o.APILimit = Limit{} // the rate limit has its own test below
 		o.Shutdown = func() { f.shutdowns++ }
-		o.Stats = func(context.Context, string) (*control.Stats, error) { return &control.Stats{}, nil }
+		o.Stats = func(context.Context, string, string) (*control.Stats, error) { return &control.Stats{}, nil }
 		o.CacheStats = func() *control.CacheStats { return &control.CacheStats{} }
 		o.ClearCache = func() { f.cleared++ }
 		if mutate != nil {
