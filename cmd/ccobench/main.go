@@ -351,14 +351,14 @@ func run(cfg config) error {
 		return err
 	}
 	defer bare.stop()
-	targets = append(targets, target{"bare", bare.base, bare.cmd.Process.Pid})
+	targets = append(targets, target{name: "bare", base: bare.base, pid: bare.cmd.Process.Pid})
 	if nginx := findNginx(); nginx != "" && !cfg.noNginx {
 		ngx, stop, err := startNginx(nginx, up.URL)
 		if err != nil {
 			return fmt.Errorf("nginx: %w", err)
 		}
 		defer stop()
-		targets = append(targets, target{"nginx", ngx.base, ngx.cmd.Process.Pid})
+		targets = append(targets, target{name: "nginx", base: ngx.base, pid: ngx.cmd.Process.Pid})
 	}
 	// The load repeats one request: with the response cache on, cco would
 	// answer from it, so the proxy rows switch it off; "+cache" is cco at
@@ -372,6 +372,7 @@ func run(cfg config) error {
 		ccos = append(ccos, ccoTarget{"before", cfg.compare, []string{"CCO_CACHE_ENABLED=false"}})
 	}
 	ccos = append(ccos, ccoTarget{"+cache", cfg.cco, nil})
+	var servers []int // the team targets' database servers
 	if cfg.team {
 		pg, err := realdb.NewPostgres()
 		if err != nil {
@@ -384,6 +385,7 @@ func run(cfg config) error {
 		}
 		defer rd.Remove()
 		team := []string{"CCO_DATABASE_URL=" + pg.URL(""), "CCO_CACHE_URL=" + rd.URL()}
+		servers = []int{pg.PID(), rd.PID()}
 		ccos = append(ccos,
 			ccoTarget{"team", cfg.cco, append([]string{"CCO_CACHE_ENABLED=false"}, team...)},
 			ccoTarget{"team+limits", cfg.cco, append([]string{"CCO_CACHE_ENABLED=false", "CCO_RATE_LIMIT_RPM=1000000000"}, team...)},
@@ -403,7 +405,11 @@ func run(cfg config) error {
 		if c.name == "cco" {
 			ccoProc = p
 		}
-		targets = append(targets, target{c.name, p.base, p.cmd.Process.Pid})
+		t := target{name: c.name, base: p.base, pid: p.cmd.Process.Pid}
+		if strings.HasPrefix(c.name, "team") {
+			t.servers = servers
+		}
+		targets = append(targets, t)
 	}
 	time.Sleep(time.Second)
 	idleRSS, err := rssKiB(ccoProc.cmd.Process.Pid, "VmRSS")
@@ -449,7 +455,7 @@ func run(cfg config) error {
 	streamBody := requestBody(1024, true)
 	var delayTargets []target
 	for _, t := range targets {
-		if t.name != "+cache" {
+		if !strings.HasSuffix(t.name, "+cache") { // a hit has no upstream flush to time
 			delayTargets = append(delayTargets, t)
 		}
 	}
@@ -503,6 +509,9 @@ type row struct {
 type target struct {
 	name, base string
 	pid        int
+	// servers are the database servers it uses (PostgreSQL, Redis), whose
+	// CPU time in its rounds is kept apart (loadResult.serverCPU).
+	servers []int
 }
 
 // benchScenario picks the fake's answer from the x-bench header.
@@ -527,6 +536,7 @@ func requestBody(size int, stream bool) []byte {
 type loadResult struct {
 	requests  int
 	cpu       time.Duration // the target's CPU time over all rounds (0: not measured)
+	serverCPU time.Duration // its database servers' CPU time over all rounds
 	counted   int           // requests over all rounds
 	failures  int           // errors and non-200 answers
 	cut       int           // streams that ended before message_stop
@@ -542,6 +552,15 @@ func (r loadResult) cpuPerRequest() float64 {
 		return 0
 	}
 	return float64(r.cpu.Microseconds()) / float64(r.counted)
+}
+
+// serversCPU is cpuTime summed over pids.
+func serversCPU(pids []int) time.Duration {
+	var d time.Duration
+	for _, p := range pids {
+		d += cpuTime(p)
+	}
+	return d
 }
 
 // cpuTime is the CPU time (user and system) that process pid and its
@@ -599,9 +618,10 @@ func measureRounds(cfg config, targets []target, f func(target) loadResult) map[
 	all := map[string][]loadResult{}
 	for range cfg.rounds {
 		for _, t := range targets {
-			before := cpuTime(t.pid)
+			before, sbefore := cpuTime(t.pid), serversCPU(t.servers)
 			r := f(t)
 			r.cpu = cpuTime(t.pid) - before
+			r.serverCPU = serversCPU(t.servers) - sbefore
 			all[t.name] = append(all[t.name], r)
 		}
 	}
@@ -609,8 +629,9 @@ func measureRounds(cfg config, targets []target, f func(target) loadResult) map[
 	for name, rs := range all {
 		var lat []time.Duration
 		failures, cut, counted := 0, 0, 0
-		var cpu time.Duration
+		var cpu, serverCPU time.Duration
 		for _, r := range rs {
+			serverCPU += r.serverCPU
 			lat = append(lat, r.latencies...)
 			failures += r.failures
 			cut += r.cut
@@ -619,7 +640,7 @@ func measureRounds(cfg config, targets []target, f func(target) loadResult) map[
 		}
 		slices.SortFunc(rs, func(a, b loadResult) int { return int(a.rps()*1000 - b.rps()*1000) })
 		med := rs[len(rs)/2]
-		med.latencies, med.failures, med.cut, med.cpu, med.counted = lat, failures, cut, cpu, counted
+		med.latencies, med.failures, med.cut, med.cpu, med.counted, med.serverCPU = lat, failures, cut, cpu, counted, serverCPU
 		out[name] = med
 	}
 	return out
@@ -838,18 +859,22 @@ func report(w io.Writer, names []string, rows []row) {
 
 // reportTeam gives the team targets' throughput and CPU per request as
 // ratios to cco's single-user defaults: team and team+limits to cco (the
-// cache off in both), team+cache to +cache.
+// cache off in both), team+cache to +cache. "cco cpu" is cco's process
+// alone; "+servers" adds PostgreSQL's and Redis's CPU in the same rounds
+// (SQLite's work is in cco's own process), which on a machine that runs
+// them beside cco comes out of the same cores.
 func reportTeam(w io.Writer, rows []row) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "load\tclients\ttarget\tagainst\treq/s ratio\tcpu/req ratio\tfailed\t")
+	fmt.Fprintln(tw, "load\tclients\ttarget\tagainst\treq/s ratio\tcco cpu/req ratio\t+servers cpu/req ratio\tservers us/req\tfailed\t")
 	for _, r := range rows {
 		for _, p := range [][2]string{{"team", "cco"}, {"team+limits", "cco"}, {"team+cache", "+cache"}} {
 			a, b := r.res[p[0]], r.res[p[1]]
 			if b.rps() == 0 {
 				continue
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%.2f\t%.2f\t%d\t\n", r.load, r.clients, p[0], p[1],
-				a.rps()/b.rps(), a.cpuPerRequest()/b.cpuPerRequest(), a.failures)
+			srv := float64(a.serverCPU.Microseconds()) / float64(max(a.counted, 1))
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%.2f\t%.2f\t%.2f\t%.1f\t%d\t\n", r.load, r.clients, p[0], p[1],
+				a.rps()/b.rps(), a.cpuPerRequest()/b.cpuPerRequest(), (a.cpuPerRequest()+srv)/b.cpuPerRequest(), srv, a.failures)
 		}
 	}
 	tw.Flush()

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -83,7 +84,25 @@ type Shared struct {
 	lastWarn    atomic.Int64 // unix ns of the last OnError call
 
 	hits, misses, bypasses, stores, unavailable atomic.Int64
+
+	// leases are the requests each client may still make through this
+	// replica without asking Redis (see CountRequest); guarded by leaseMu.
+	leaseMu sync.Mutex
+	leases  map[string]*lease
 }
+
+// A lease is part of a client's budget taken from Redis ahead of use.
+type lease struct {
+	left  int
+	until time.Time // unused requests lapse then
+}
+
+// leaseFor is how long a lease lasts, and so the most a lease can hold is
+// this long's worth of the limit; maxLeases bounds the clients remembered.
+const (
+	leaseFor  = time.Second
+	maxLeases = 4096
+)
 
 // NewShared connects to the Redis at o.URL; it does not wait for it (a
 // Redis that is down at start is bypassed like one that goes down later).
@@ -102,7 +121,7 @@ func NewShared(o SharedOptions) (*Shared, error) {
 		o.Now = time.Now
 	}
 	rdb := redis.NewClient(ro)
-	return &Shared{rdb: rdb, rate: redis_rate.NewLimiter(rdb), opts: o}, nil
+	return &Shared{rdb: rdb, rate: redis_rate.NewLimiter(rdb), opts: o, leases: map[string]*lease{}}, nil
 }
 
 func sharedKey(k Key) string { return sharedPrefix + hex.EncodeToString(k[:]) }
@@ -188,18 +207,66 @@ var errUnavailable = errors.New("redis unavailable")
 // rate:cco:v1:KEY. ok says whether it may go on, retryAfter when the next
 // may. An error means Redis could not be asked; the caller then counts
 // locally, so an outage never lifts the limits.
+//
+// Redis is not asked for every request: each time, this replica takes up
+// to a second's worth of the limit (perMinute/60, at least one) and spends
+// it here for up to a second, so a busy client costs about one round trip
+// a second per replica, not one a request. Nothing is granted that Redis
+// did not grant; what a replica took and did not spend lapses, so a
+// client moving between replicas may be refused up to a second's worth
+// early, never let through late.
 func (s *Shared) CountRequest(key string, perMinute int) (ok bool, retryAfter time.Duration, err error) {
+	now := s.opts.Now()
+	s.leaseMu.Lock()
+	if l := s.leases[key]; l != nil && l.left > 0 && now.Before(l.until) {
+		l.left--
+		s.leaseMu.Unlock()
+		return true, 0, nil
+	}
+	s.leaseMu.Unlock()
 	if !s.usable() {
 		return false, 0, errUnavailable
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	res, err := s.rate.Allow(ctx, "cco:v1:"+key, redis_rate.PerMinute(perMinute))
+	chunk := max(1, (perMinute+59)/60)
+	res, err := s.rate.AllowAtMost(ctx, "cco:v1:"+key, redis_rate.PerMinute(perMinute), chunk)
 	if err != nil {
 		s.failed(err)
 		return false, 0, err
 	}
-	return res.Allowed > 0, res.RetryAfter, nil
+	if res.Allowed <= 0 {
+		return false, res.RetryAfter, nil
+	}
+	if res.Allowed > 1 {
+		s.lease(key, res.Allowed-1, now)
+	}
+	return true, 0, nil
+}
+
+// lease keeps n requests of key's budget for this replica until leaseFor
+// from now (with what is left of an earlier lease, which a request asking
+// at the same time may have taken).
+func (s *Shared) lease(key string, n int, now time.Time) {
+	s.leaseMu.Lock()
+	defer s.leaseMu.Unlock()
+	l := s.leases[key]
+	if l == nil || !now.Before(l.until) {
+		if len(s.leases) >= maxLeases {
+			for k, old := range s.leases {
+				if !now.Before(old.until) {
+					delete(s.leases, k)
+				}
+			}
+			if len(s.leases) >= maxLeases {
+				return // too many clients at once: they ask Redis each time
+			}
+		}
+		l = &lease{}
+		s.leases[key] = l
+	}
+	l.left += n
+	l.until = now.Add(leaseFor)
 }
 
 // Clear deletes cco's entries (and nothing else of the Redis).

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -199,5 +200,76 @@ func TestSharedCountRequest(t *testing.T) {
 	r.Stop()
 	if _, _, err := a.CountRequest("api:203.0.113.1", 3); err == nil {
 		t.Error("Redis down, and CountRequest did not say so")
+	}
+}
+
+// TestSharedLeases: a replica takes a second's worth of a client's budget
+// from Redis at a time and spends it without asking again; what it took
+// lapses after a second; across replicas no more is granted than Redis
+// granted.
+func TestSharedLeases(t *testing.T) {
+	r := realdb.StartRedis(t)
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	a := newShared(t, r, SharedOptions{Now: clock})
+
+	// 600 a minute: ten a second. The first request takes ten; with Redis
+	// gone, the other nine still pass, the eleventh needs Redis.
+	if ok, _, err := a.CountRequest("api:203.0.113.9", 600); !ok || err != nil {
+		t.Fatalf("first request: %v %v", ok, err)
+	}
+	r.Stop()
+	for i := range 9 {
+		if ok, _, err := a.CountRequest("api:203.0.113.9", 600); !ok || err != nil {
+			t.Fatalf("request %d of the lease: %v %v", i+2, ok, err)
+		}
+	}
+	if _, _, err := a.CountRequest("api:203.0.113.9", 600); err == nil {
+		t.Error("the eleventh request was granted without Redis")
+	}
+	if err := r.Start(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	now = now.Add(3 * time.Second) // past the pause after the failure, too
+	mu.Unlock()
+	if ok, _, err := a.CountRequest("api:203.0.113.9", 600); !ok || err != nil {
+		t.Fatalf("after the outage: %v %v", ok, err)
+	}
+	// The new lease lapses: a second later the next request asks Redis.
+	r.Stop()
+	mu.Lock()
+	now = now.Add(1100 * time.Millisecond)
+	mu.Unlock()
+	if _, _, err := a.CountRequest("api:203.0.113.9", 600); err == nil {
+		t.Error("a lapsed lease was spent")
+	}
+	if err := r.Start(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Two replicas, 120 a minute (two a request to Redis), 200 requests at
+	// once alternating: about the bucket's 120 pass, never more than Redis
+	// granted.
+	b, c := newShared(t, r, SharedOptions{}), newShared(t, r, SharedOptions{})
+	start := time.Now()
+	allowed := 0
+	for i := range 200 {
+		s := b
+		if i%2 == 1 {
+			s = c
+		}
+		ok, _, err := s.CountRequest("api:198.51.100.1", 120)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			allowed++
+		}
+	}
+	refill := int(time.Since(start).Seconds()*2) + 1
+	if allowed > 120+refill || allowed < 120-2*2 {
+		t.Errorf("%d of 200 allowed at 120 a minute across two replicas, want 116 to %d", allowed, 120+refill)
 	}
 }

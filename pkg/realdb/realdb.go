@@ -296,6 +296,17 @@ func (p *Postgres) halt(sig os.Signal) {
 	}
 }
 
+// PID is the server's main process (its backends are its children); 0
+// while it is stopped.
+func (p *Postgres) PID() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.srv == nil {
+		return 0
+	}
+	return p.srv.cmd.Process.Pid
+}
+
 // Remove stops the server and deletes its folder.
 func (p *Postgres) Remove() {
 	p.Stop()
@@ -353,6 +364,16 @@ func NewRedis() (*Redis, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// PID is the server's process; 0 while it is stopped.
+func (r *Redis) PID() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.srv == nil {
+		return 0
+	}
+	return r.srv.cmd.Process.Pid
 }
 
 // Remove stops the server and deletes its folder.
