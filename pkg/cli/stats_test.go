@@ -34,11 +34,11 @@ func statsFixture(t *testing.T) string {
 	for _, r := range []store.Record{
 		// Today.
 		{Time: at(15, 9, 0), Model: "claude-sonnet-4-5-20250929", Path: "/v1/messages", Status: 200, Stream: true,
-			Input: 1200, Output: 350, CacheWrite5m: 2048, CacheRead: 10240, CostNano: 19_662_000, CostKnown: true, PromptCacheSavedNano: 27_648_000, SessionID: "s-1"},
+			Input: 1200, Output: 350, CacheWrite5m: 2048, CacheRead: 10240, CostNano: 19_662_000, CostKnown: true, PromptCacheSavedNano: 27_648_000, SessionID: "s-1", User: "ana", Replica: "a:3000"},
 		{Time: at(15, 9, 1), Model: "claude-sonnet-4-5-20250929", Path: "/v1/messages", Status: 200,
-			Input: 1200, Output: 350, CacheHit: true, CostKnown: true, SavedNano: 8_850_000, SessionID: "s-1"},
+			Input: 1200, Output: 350, CacheHit: true, CostKnown: true, SavedNano: 8_850_000, SessionID: "s-1", User: "ana", Replica: "b:3000"},
 		{Time: at(15, 11, 45), Model: "claude-opus-4-1-20250805", Path: "/v1/messages", Status: 200, Stream: true,
-			Input: 5000, Output: 1200, CacheWrite1h: 4096, CostNano: 288_888_000, CostKnown: true, SessionID: "s-2"},
+			Input: 5000, Output: 1200, CacheWrite1h: 4096, CostNano: 288_888_000, CostKnown: true, SessionID: "s-2", Credential: "0123456789abcdef", Replica: "a:3000"},
 		{Time: at(15, 12, 0), Model: "claude-opus-4-1-20250805", Path: "/v1/messages", Status: 529, ErrorType: "overloaded_error", CostKnown: true},
 		{Time: at(15, 14, 29), Model: "claude-future-9", Path: "/v1/messages", Status: 200, Input: 100, Output: 10},
 		// Earlier days; the first is today's 03:00 UTC, still yesterday here.
@@ -63,6 +63,46 @@ func statsFixture(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// `cco stats --by`: the range's groups, from a real database; a grouping
+// cco does not know is a usage error.
+func TestStatsByGolden(t *testing.T) {
+	db := statsFixture(t)
+	env := map[string]string{"CCO_DATABASE_URL": "sqlite:///" + strings.TrimPrefix(filepath.ToSlash(db), "/")}
+	run := func(args ...string) (int, string, string) {
+		var stdout, stderr bytes.Buffer
+		sys := &System{
+			Stdout: &stdout, Stderr: &stderr, Home: t.TempDir(), GOOS: "linux",
+			LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+			Environ:   func() []string { return nil },
+			Now:       func() time.Time { return statsNow },
+			Location:  statsZone,
+		}
+		code := Run(context.Background(), testInfo, sys, append([]string{"stats"}, args...))
+		return code, stdout.String(), stderr.String()
+	}
+	for _, by := range []string{"user", "replica"} {
+		t.Run(by, func(t *testing.T) {
+			code, out, errOut := run("--range", "today", "--by", by)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			golden.Check(t, filepath.Join("testdata", "stats", "today-by-"+by+".golden"), []byte(out))
+			want := map[string][]string{
+				"user":    {"ana ", "key:0123456789abcdef ", "(none) "},
+				"replica": {"a:3000 ", "b:3000 ", "(none) "},
+			}[by]
+			for _, w := range want {
+				if !strings.Contains(out, "\n"+w) {
+					t.Errorf("no row for %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+	if code, _, errOut := run("--by", "team"); code != 2 || !strings.Contains(errOut, "--by") {
+		t.Errorf("--by team: exit %d, %s; want 2 naming the flag", code, errOut)
+	}
 }
 
 // `cco stats` without a running instance, from a real database, in a fixed
