@@ -15,7 +15,7 @@ const module = "github.com/visiquate/cco/"
 // down the stack, never up. A new package must be added here.
 var layers = map[string][]string{
 	"cmd/cco":        {"pkg/cli", "pkg/version"},
-	"cmd/ccobench":   {"pkg/fakeapi"},
+	"cmd/ccobench":   {"pkg/fakeapi", "pkg/realdb"},
 	"cmd/ccorelease": {},
 	"pkg/release":    {},
 	"pkg/cli":        {"pkg/analytics", "pkg/config", "pkg/control", "pkg/credentials", "pkg/daemon", "pkg/logging", "pkg/pricing", "pkg/runstate", "pkg/secret", "pkg/service", "pkg/store", "pkg/update", "pkg/version"},

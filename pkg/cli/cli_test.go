@@ -164,20 +164,33 @@ func TestRunOpensBrowserOnlyWhenInteractive(t *testing.T) {
 			opened := make(chan string, 1)
 			ctx, cancel := context.WithCancel(context.Background())
 			var stdout bytes.Buffer
+			home := t.TempDir()
+			paths, err := config.DefaultPaths("linux", func(string) string { return "" }, home)
+			if err != nil {
+				t.Fatal(err)
+			}
 			sys := &System{
-				Stdout: &stdout, Stderr: &bytes.Buffer{}, Home: t.TempDir(), GOOS: "linux", PID: 1, Now: time.Now,
+				Stdout: &stdout, Stderr: &bytes.Buffer{}, Home: home, GOOS: "linux", PID: 1, Now: time.Now,
 				LookupEnv:   func(k string) (string, bool) { v, ok := env[k]; return v, ok },
 				Environ:     func() []string { return nil },
 				Interactive: tt.interactive,
 				// The instance is serving when the browser is asked to open;
-				// stop it then, or shortly after start when it is not asked.
+				// stop it then, or, when it is not asked, a little after its
+				// state file appears (it serves by then, and the browser
+				// would have been asked).
 				OpenBrowser: func(url string) { opened <- url; cancel() },
 			}
 			go func() {
-				if !tt.wantOpen {
-					time.Sleep(300 * time.Millisecond)
-					cancel()
+				if tt.wantOpen {
+					return
 				}
+				for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+					if files, _ := os.ReadDir(paths.PidDir()); len(files) > 0 {
+						break
+					}
+				}
+				time.Sleep(200 * time.Millisecond)
+				cancel()
 			}()
 			if err := runRun(ctx, testInfo, sys, runOptions{flags: tt.flags}); err != nil {
 				t.Fatal(err)
