@@ -37,6 +37,7 @@ func statsCommand(sys *System) *cli.Command {
 			"database itself. Ranges: today, 7d, 30d, all (days in the local time zone).\n" +
 			"--by groups the range per model, user (x-cco-user, else the API key's hash),\n" +
 			"Claude Code session, replica (server.replica) or day.",
+		Subcommands: []*cli.Command{blocksCommand(sys)},
 		Flags: []cli.Flag{
 			configFlag(),
 			&cli.StringFlag{Name: "range", Value: "today", Usage: "today, 7d, 30d or all"},
@@ -61,30 +62,18 @@ func statsCommand(sys *System) *cli.Command {
 }
 
 func runStats(ctx context.Context, sys *System, o statsOptions) error {
-	lc, err := loadConfig(sys, o.configPath, nil, false)
-	if err != nil {
-		return err
-	}
-	running, _, err := runstate.List(lc.paths.PidDir())
-	if err != nil {
-		return err
-	}
 	var report *control.Stats
-	st, err := instanceFlags{port: o.port}.one(running)
-	switch {
-	case err == nil:
-		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		r, err := control.Client{HTTP: sys.HTTP, BaseURL: st.BaseURL()}.Stats(ctx, o.rangeName, o.by)
-		if err != nil {
+	err := withStats(ctx, sys, o.configPath, o.port,
+		func(ctx context.Context, c control.Client) error {
+			r, err := c.Stats(ctx, o.rangeName, o.by)
+			report = &r
 			return err
-		}
-		report = &r
-	case errors.Is(err, errNoneRunning): // with none running, the database itself
-		if report, err = offlineStats(ctx, sys, lc.resolved.Config, o.rangeName, o.by); err != nil {
+		},
+		func(ctx context.Context, db *store.Store) (err error) {
+			report, err = analytics.Report(ctx, db, o.rangeName, o.by, sys.Now(), sys.location(), 0, nil)
 			return err
-		}
-	default:
+		})
+	if err != nil {
 		return err
 	}
 	if o.json {
@@ -93,8 +82,37 @@ func runStats(ctx context.Context, sys *System, o statsOptions) error {
 	return printStats(sys.Stdout, report)
 }
 
-// offlineStats reads the database directly when no instance runs.
-func offlineStats(ctx context.Context, sys *System, cfg config.Config, rangeName, by string) (*control.Stats, error) {
+// withStats asks the running instance (remote), or with none running
+// opens the analytics database itself (local).
+func withStats(ctx context.Context, sys *System, configPath string, port int,
+	remote func(context.Context, control.Client) error, local func(context.Context, *store.Store) error) error {
+	lc, err := loadConfig(sys, configPath, nil, false)
+	if err != nil {
+		return err
+	}
+	running, _, err := runstate.List(lc.paths.PidDir())
+	if err != nil {
+		return err
+	}
+	st, err := instanceFlags{port: port}.one(running)
+	switch {
+	case err == nil:
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		return remote(ctx, control.Client{HTTP: sys.HTTP, BaseURL: st.BaseURL()})
+	case errors.Is(err, errNoneRunning): // with none running, the database itself
+		db, err := openAnalytics(ctx, sys, lc.resolved.Config)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		return local(ctx, db)
+	}
+	return err
+}
+
+// openAnalytics opens the database when no instance runs.
+func openAnalytics(ctx context.Context, sys *System, cfg config.Config) (*store.Store, error) {
 	opts := store.Options{Now: sys.Now}
 	if config.IsPostgresURL(cfg.Database.URL) {
 		opts.URL, opts.Name = cfg.Database.URL, config.RedactURL(cfg.Database.URL)
@@ -108,12 +126,7 @@ func offlineStats(ctx context.Context, sys *System, cfg config.Config, rangeName
 		}
 		opts.Path = path
 	}
-	db, err := store.Open(ctx, opts)
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	return analytics.Report(ctx, db, rangeName, by, sys.Now(), sys.location(), 0, nil)
+	return store.Open(ctx, opts)
 }
 
 func printStats(w io.Writer, s *control.Stats) error {

@@ -146,3 +146,43 @@ func TestStatsTableGolden(t *testing.T) {
 		})
 	}
 }
+
+// `cco stats blocks` from a real database at a fixed time: the fixture's
+// today holds one block from 14:00 UTC (four requests) and, with its last
+// request a minute before now, the active block from 19:00 UTC.
+func TestStatsBlocksGolden(t *testing.T) {
+	db := statsFixture(t)
+	env := map[string]string{"CCO_DATABASE_URL": "sqlite:///" + strings.TrimPrefix(filepath.ToSlash(db), "/")}
+	run := func(args ...string) (int, string, string) {
+		var stdout, stderr bytes.Buffer
+		sys := &System{
+			Stdout: &stdout, Stderr: &stderr, Home: t.TempDir(), GOOS: "linux",
+			LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+			Environ:   func() []string { return nil },
+			Now:       func() time.Time { return statsNow },
+			Location:  statsZone,
+		}
+		code := Run(context.Background(), testInfo, sys, append([]string{"stats", "blocks"}, args...))
+		return code, stdout.String(), stderr.String()
+	}
+	code, out, errOut := run("--since", "2026-01-15")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	golden.Check(t, filepath.Join("testdata", "stats", "blocks-today.golden"), []byte(out))
+	for _, want := range []string{
+		`\n2026-01-15 09:00 +4 +25684 +\$0\.3086 `, // 14:00 UTC in UTC-5
+		`\n2026-01-15 14:00 \(active\) +1 +110 `,
+		`active block: 30m elapsed, 4h30m left; burning 110 tokens and \$0\.00 a minute`,
+	} {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Errorf("no %q in\n%s", want, out)
+		}
+	}
+	if code, _, errOut := run("--since", "15/01/2026"); code != 2 || !strings.Contains(errOut, "not a date") {
+		t.Errorf("a bad date: exit %d, %s", code, errOut)
+	}
+	if code, out, _ := run("--since", "20251201", "--until", "20251202"); code != 0 || !strings.Contains(out, "no requests") {
+		t.Errorf("an empty range: exit %d, %s", code, out)
+	}
+}

@@ -174,6 +174,18 @@ func (c *components) stats(now func() time.Time) func(ctx context.Context, name,
 	}
 }
 
+// blocks answers /api/stats/blocks.
+func (c *components) blocks(now func() time.Time) func(ctx context.Context, since, until string) (*control.Blocks, error) {
+	return func(ctx context.Context, since, until string) (*control.Blocks, error) {
+		t := now()
+		from, to, err := analytics.Dates(since, until, t, time.Local)
+		if err != nil {
+			return nil, apierror.New(http.StatusBadRequest, "%s", err.Error())
+		}
+		return analytics.BlocksReport(ctx, c.store, from, to, t, time.Local)
+	}
+}
+
 // requests answers /api/requests.
 func (c *components) requests(ctx context.Context, limit int, before int64) (*control.Requests, error) {
 	return analytics.Requests(ctx, c.store, limit, before)

@@ -198,6 +198,7 @@ func Start(ctx context.Context, o Options) (_ *Instance, err error) {
 		Update:         updates.Status,
 		Database:       comps.database,
 		Stats:          comps.stats(o.Now),
+		Blocks:         comps.blocks(o.Now),
 		CacheStats:     comps.cacheStats,
 		ClearCache:     comps.clearCache,
 		Requests:       comps.requests,

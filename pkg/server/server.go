@@ -109,6 +109,9 @@ type Options struct {
 	// Stats answers /api/stats for a range name; nil leaves the route out.
 	// An *apierror.Error it returns is answered as is (a bad range).
 	Stats func(ctx context.Context, rangeName, by string) (*control.Stats, error)
+	// Blocks answers /api/stats/blocks for since and until dates; nil
+	// leaves the route out. An *apierror.Error it returns is answered as is.
+	Blocks func(ctx context.Context, since, until string) (*control.Blocks, error)
 	// Metrics serves /metrics; nil leaves the route out.
 	Metrics http.Handler
 	// OnRateLimited, when set, is told of each request a rate limit refused,
@@ -199,6 +202,15 @@ func New(opts Options) *Server {
 	}
 	if opts.Stats != nil {
 		e.GET(control.StatsPath, s.stats)
+	}
+	if opts.Blocks != nil {
+		e.GET(control.BlocksPath, func(c echo.Context) error {
+			b, err := opts.Blocks(c.Request().Context(), c.QueryParam("since"), c.QueryParam("until"))
+			if err != nil {
+				return err
+			}
+			return c.JSON(http.StatusOK, b)
+		})
 	}
 	if opts.Requests != nil {
 		e.GET(control.RequestsPath, s.requests)

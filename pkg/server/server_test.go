@@ -441,10 +441,25 @@ func TestStatsAndCacheRoutes(t *testing.T) {
 			}
 			return &control.Stats{Range: name, Totals: control.Totals{Requests: 7}}, nil
 		}
+		o.Blocks = func(_ context.Context, since, until string) (*control.Blocks, error) {
+			if since == "bad" {
+				return nil, apierror.New(http.StatusBadRequest, "since %q is not a date", since)
+			}
+			return &control.Blocks{Since: since, Until: until, Blocks: []control.Block{{Active: true}}}, nil
+		}
 		o.CacheStats = func() *control.CacheStats { return &control.CacheStats{Enabled: true, Entries: 3} }
 		o.ClearCache = func() { cleared++ }
 	})
-	rec := request(s, "GET", "/api/stats?range=7d", "127.0.0.1:5000", "127.0.0.1:3000", nil)
+	rec := request(s, "GET", control.BlocksPath+"?since=2026-12-01&until=2026-12-02", "127.0.0.1:5000", "127.0.0.1:3000", nil)
+	var bs control.Blocks
+	json.Unmarshal(rec.Body.Bytes(), &bs)
+	if rec.Code != 200 || bs.Since != "2026-12-01" || bs.Until != "2026-12-02" || len(bs.Blocks) != 1 {
+		t.Errorf("blocks: %d %s", rec.Code, rec.Body)
+	}
+	if rec := request(s, "GET", control.BlocksPath+"?since=bad", "127.0.0.1:5000", "127.0.0.1:3000", nil); rec.Code != 400 {
+		t.Errorf("blocks with a bad date: %d %s", rec.Code, rec.Body)
+	}
+	rec = request(s, "GET", "/api/stats?range=7d", "127.0.0.1:5000", "127.0.0.1:3000", nil)
 	var st control.Stats
 	json.Unmarshal(rec.Body.Bytes(), &st)
 	if rec.Code != 200 || st.Range != "7d" || st.Totals.Requests != 7 {
