@@ -122,6 +122,18 @@ type Instance struct {
 
 var listening = regexp.MustCompile(`listening on (http://\S+) \(pid`)
 
+// Env is the environment StartCCO runs cco in, for a user whose home is
+// home: this process's, with that home and the XDG folders under it, no
+// API key, no browser and no update check. Other cco commands run in it
+// find the instance.
+func Env(home string) []string {
+	return append(os.Environ(), "HOME="+home, "USERPROFILE="+home,
+		"APPDATA="+filepath.Join(home, "AppData", "Roaming"), "LOCALAPPDATA="+filepath.Join(home, "AppData", "Local"),
+		"XDG_CONFIG_HOME=", "XDG_DATA_HOME=", "XDG_CACHE_HOME=", "ANTHROPIC_API_KEY=", "NO_BROWSER=1",
+		// Tests never ask GitHub; those about the update check turn it on.
+		"CCO_NO_UPDATE_CHECK=1")
+}
+
 // StartCCO runs `bin run --port 0 --no-browser ARGS...` in a fresh HOME
 // with env added to the environment, waits until /ready answers, and stops
 // it when the test ends.
@@ -129,12 +141,7 @@ func StartCCO(t testing.TB, bin string, env []string, args ...string) *Instance 
 	t.Helper()
 	home := t.TempDir()
 	cmd := exec.Command(bin, append([]string{"run", "--port", "0", "--no-browser"}, args...)...)
-	cmd.Env = append(os.Environ(), "HOME="+home, "USERPROFILE="+home,
-		"APPDATA="+filepath.Join(home, "AppData", "Roaming"), "LOCALAPPDATA="+filepath.Join(home, "AppData", "Local"),
-		"XDG_CONFIG_HOME=", "XDG_DATA_HOME=", "XDG_CACHE_HOME=", "ANTHROPIC_API_KEY=", "NO_BROWSER=1",
-		// Tests never ask GitHub; those about the update check turn it on.
-		"CCO_NO_UPDATE_CHECK=1")
-	cmd.Env = append(cmd.Env, env...)
+	cmd.Env = append(Env(home), env...)
 	in := &Instance{Cmd: cmd, Home: home, stderr: &Buffer{}, done: make(chan struct{})}
 	cmd.Stderr = in.stderr
 	stdout, err := cmd.StdoutPipe()

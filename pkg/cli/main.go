@@ -187,6 +187,7 @@ func newApp(info version.Info, sys *System) *cli.App {
 			shutdownCommand(sys),
 			logsCommand(sys),
 			statsCommand(sys),
+			statusLineCmd(sys),
 			dashboardCommand(sys),
 			cacheCommand(sys),
 			configCommand(sys),

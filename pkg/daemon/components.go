@@ -186,6 +186,13 @@ func (c *components) blocks(now func() time.Time) func(ctx context.Context, sinc
 	}
 }
 
+// statusLine answers /api/statusline.
+func (c *components) statusLine(now func() time.Time) func(ctx context.Context, session string) (*control.StatusLine, error) {
+	return func(ctx context.Context, session string) (*control.StatusLine, error) {
+		return analytics.StatusLine(ctx, c.store, session, now(), time.Local)
+	}
+}
+
 // requests answers /api/requests.
 func (c *components) requests(ctx context.Context, limit int, before int64) (*control.Requests, error) {
 	return analytics.Requests(ctx, c.store, limit, before)

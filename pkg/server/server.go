@@ -112,6 +112,9 @@ type Options struct {
 	// Blocks answers /api/stats/blocks for since and until dates; nil
 	// leaves the route out. An *apierror.Error it returns is answered as is.
 	Blocks func(ctx context.Context, since, until string) (*control.Blocks, error)
+	// StatusLine answers /api/statusline for a session id; nil leaves the
+	// route out. The server adds update_available.
+	StatusLine func(ctx context.Context, session string) (*control.StatusLine, error)
 	// Metrics serves /metrics; nil leaves the route out.
 	Metrics http.Handler
 	// OnRateLimited, when set, is told of each request a rate limit refused,
@@ -212,6 +215,9 @@ func New(opts Options) *Server {
 			return c.JSON(http.StatusOK, b)
 		})
 	}
+	if opts.StatusLine != nil {
+		e.GET(control.StatusLinePath, s.statusLine)
+	}
 	if opts.Requests != nil {
 		e.GET(control.RequestsPath, s.requests)
 	}
@@ -293,6 +299,19 @@ func (s *Server) stats(c echo.Context) error {
 	st, err := s.opts.Stats(c.Request().Context(), c.QueryParam("range"), c.QueryParam("by"))
 	if err != nil {
 		return err
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+func (s *Server) statusLine(c echo.Context) error {
+	st, err := s.opts.StatusLine(c.Request().Context(), c.QueryParam("session"))
+	if err != nil {
+		return err
+	}
+	if s.opts.Update != nil {
+		if u := s.opts.Update(); u != nil {
+			st.UpdateAvailable = u.Available
+		}
 	}
 	return c.JSON(http.StatusOK, st)
 }

@@ -153,6 +153,9 @@ func sameStats(t *testing.T, s *Store, rows []Record, from, to time.Time, loc *t
 	if !reflect.DeepEqual(normal(got), normal(want)) {
 		t.Errorf("Stats %s\n got %+v\nwant %+v", what, got, want)
 	}
+	if tot, err := s.Totals(ctx, from, to); err != nil || tot != want.Totals {
+		t.Errorf("Totals %s = %+v, %v; want %+v", what, tot, err, want.Totals)
+	}
 	for _, by := range GroupNames {
 		gs, err := s.Groups(ctx, by, from, to)
 		if err != nil {
@@ -203,6 +206,18 @@ func TestRollupsMatchRows(t *testing.T) {
 			s.Record(r)
 		}
 		flush(t, s)
+		// One session, whenever it ran; one that never did.
+		_, all := naiveStats(rows, time.Time{}, time.Time{}, time.UTC)
+		for _, g := range all["session"][:3] {
+			got, err := s.Session(context.Background(), g.Key)
+			g.ByModel = nil
+			if err != nil || !reflect.DeepEqual(normalGroups([]GroupTotals{got}), normalGroups([]GroupTotals{g})) {
+				t.Errorf("Session(%s) = %+v, %v; want %+v", g.Key, got, err, g)
+			}
+		}
+		if got, err := s.Session(context.Background(), "no-such-session"); err != nil || got.Requests != 0 || !got.First.IsZero() {
+			t.Errorf("an unknown session: %+v, %v", got, err)
+		}
 		rng := rand.New(rand.NewPCG(11, 2))
 		for _, zone := range statsZones {
 			loc := mustLoad(t, zone)

@@ -437,3 +437,62 @@ func sortModels(ms []ModelTotals) {
 		return cmp.Or(cmp.Compare(b.CostNano, a.CostNano), strings.Compare(a.Model, b.Model))
 	})
 }
+
+// Totals sums the rows with from <= Time < to (zero from and to as in
+// Stats).
+func (s *Store) Totals(ctx context.Context, from, to time.Time) (Totals, error) {
+	var t Totals
+	lo, hi := bounds(from, to)
+	if lo >= hi {
+		return t, nil
+	}
+	lo, hi, ok, err := s.span(ctx, lo, hi)
+	if err == nil && ok && lo < hi {
+		q, args := dimModel.source(lo, hi, false)
+		var got Totals
+		err = s.db.QueryRowContext(ctx, s.eng.rebind(q+"\nSELECT "+sumColumns+" FROM src r"), args...).Scan(nullable(got.dest())...)
+		t = got
+	}
+	if err != nil {
+		return Totals{}, fmt.Errorf("analytics totals from %s: %w", s.path, err)
+	}
+	return t, nil
+}
+
+// Session sums every row of one Claude Code session, whenever it ran;
+// Requests is 0 when there is none.
+func (s *Store) Session(ctx context.Context, id string) (GroupTotals, error) {
+	g := GroupTotals{Key: id}
+	var first, last sql.NullInt64
+	err := s.db.QueryRowContext(ctx, s.eng.rebind(`SELECT min(r.first_ms), max(r.last_ms), `+sumColumns+`
+FROM rollups r WHERE r.dim = ? AND r.grp = ?`), dimSession.levels[0].code, id).
+		Scan(append([]any{&first, &last}, nullable(g.dest())...)...)
+	if err != nil {
+		return g, fmt.Errorf("analytics session from %s: %w", s.path, err)
+	}
+	if first.Valid {
+		g.First, g.Last = time.UnixMilli(first.Int64), time.UnixMilli(last.Int64)
+	}
+	return g, nil
+}
+
+// nullable wraps int64 destinations so that the sums of no rows (NULL)
+// scan as 0.
+func nullable(dest []any) []any {
+	out := make([]any, len(dest))
+	for i, d := range dest {
+		out[i] = &zeroIfNull{d.(*int64)}
+	}
+	return out
+}
+
+type zeroIfNull struct{ p *int64 }
+
+func (z *zeroIfNull) Scan(v any) error {
+	var n sql.NullInt64
+	if err := n.Scan(v); err != nil {
+		return err
+	}
+	*z.p = n.Int64
+	return nil
+}

@@ -35,6 +35,8 @@ CREATE TABLE rollups (
 	prompt_cache_saved_nano INTEGER NOT NULL,
 	PRIMARY KEY (dim, bucket_ms, grp, model)
 ) WITHOUT ROWID;
+-- One session's (or user's, or replica's) rollups, whatever their time.
+CREATE INDEX rollups_group ON rollups (dim, grp);
 INSERT INTO rollups
 SELECT 'm', time_ms - time_ms % 900000, '', model, min(time_ms), max(time_ms), count(*),
 	sum(CASE WHEN status >= 400 OR error_type <> '' THEN 1 ELSE 0 END),
