@@ -58,7 +58,13 @@ func seedMonth(t *testing.T, path string, now time.Time) int {
 		for k := range 4 + day%6 {
 			at := now.AddDate(0, 0, -day).Add(-time.Duration(k*53+rng.IntN(40)) * time.Minute)
 			if day == 0 && k == 0 {
+				// Today's row, whatever the hour: two minutes ago, or
+				// halfway since midnight just after it (CI16 ran at 00:01).
+				midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
 				at = now.Add(-2 * time.Minute)
+				if at.Before(midnight) {
+					at = midnight.Add(now.Sub(midnight) / 2)
+				}
 			}
 			m := models[rng.IntN(len(models))]
 			r := store.Record{Time: at, RequestID: fmt.Sprintf("req_seed_%04d", n), Model: m, Path: "/v1/messages", Status: 200,
