@@ -59,9 +59,11 @@ func BlocksReport(ctx context.Context, src BlocksSource, from, to, now time.Time
 	for _, b := range bs {
 		x := control.Block{Start: f(b.Start), End: f(b.End), First: f(b.First), Last: f(b.Last),
 			Active: now.Before(b.End) && !now.Before(b.Start), Models: []string{}, Totals: totals(b.Totals),
-			Tokens: b.Input + b.Output + b.CacheWrite5m + b.CacheWrite1h + b.CacheRead}
+			Tokens: tokens(b.Totals)}
+		x.ByModel = make([]control.ModelStats, 0, len(b.ByModel))
 		for _, m := range b.ByModel {
 			x.Models = append(x.Models, m.Model)
+			x.ByModel = append(x.ByModel, control.ModelStats{Model: m.Model, Totals: totals(m.Totals)})
 		}
 		if x.Active {
 			x.ElapsedMinutes = now.Sub(b.Start).Minutes()

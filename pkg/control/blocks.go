@@ -1,16 +1,13 @@
 package control
 
-import (
-	"context"
-	"net/url"
-)
+import "context"
 
 // BlocksPath is the 5-hour blocks report.
 const BlocksPath = "/api/stats/blocks"
 
-// Blocks is the body of GET /api/stats/blocks?since=DATE&until=DATE
-// (dates YYYY-MM-DD in the instance's time zone, both optional, until
-// included).
+// Blocks is the body of GET /api/stats/blocks?since=DATE&until=DATE&tz=ZONE
+// (dates YYYY-MM-DD in the zone, by default the instance's, both
+// optional, until included; see ReportQuery).
 type Blocks struct {
 	Since  string  `json:"since,omitempty"` // RFC 3339 start of the range; absent for "from the beginning"
 	Until  string  `json:"until"`           // RFC 3339 end of the range (exclusive)
@@ -26,7 +23,8 @@ type Block struct {
 	Active bool     `json:"active"` // now is before End
 	Models []string `json:"models"` // by cost, highest first
 	Totals
-	Tokens int64 `json:"tokens"` // input, output, cache writes and reads
+	ByModel []ModelStats `json:"by_model"` // the same order
+	Tokens  int64        `json:"tokens"`   // input, output, cache writes and reads
 
 	// For the active block: minutes since Start and until End; the burn
 	// rate since its first request; and what it costs by End at that rate.
@@ -40,14 +38,5 @@ type Block struct {
 
 // Blocks fetches /api/stats/blocks.
 func (c Client) Blocks(ctx context.Context, since, until string) (Blocks, error) {
-	var b Blocks
-	q := url.Values{}
-	if since != "" {
-		q.Set("since", since)
-	}
-	if until != "" {
-		q.Set("until", until)
-	}
-	err := c.getJSON(ctx, BlocksPath+"?"+q.Encode(), "", &b)
-	return b, err
+	return c.BlocksIn(ctx, ReportQuery{Since: since, Until: until})
 }

@@ -175,14 +175,25 @@ func (c *components) stats(now func() time.Time) func(ctx context.Context, name,
 }
 
 // blocks answers /api/stats/blocks.
-func (c *components) blocks(now func() time.Time) func(ctx context.Context, since, until string) (*control.Blocks, error) {
-	return func(ctx context.Context, since, until string) (*control.Blocks, error) {
+func (c *components) blocks(now func() time.Time) func(ctx context.Context, q control.ReportQuery) (*control.Blocks, error) {
+	return func(ctx context.Context, q control.ReportQuery) (*control.Blocks, error) {
 		t := now()
-		from, to, err := analytics.Dates(since, until, t, time.Local)
+		sp, err := analytics.Resolve(q, t, time.Local)
 		if err != nil {
 			return nil, apierror.New(http.StatusBadRequest, "%s", err.Error())
 		}
-		return analytics.BlocksReport(ctx, c.store, from, to, t, time.Local)
+		return analytics.BlocksReport(ctx, c.store, sp.From, sp.To, t, sp.Loc)
+	}
+}
+
+// report answers /api/stats/{daily,weekly,monthly,session}.
+func (c *components) report(now func() time.Time) func(ctx context.Context, name string, q control.ReportQuery) (*control.Report, error) {
+	return func(ctx context.Context, name string, q control.ReportQuery) (*control.Report, error) {
+		sp, err := analytics.Resolve(q, now(), time.Local)
+		if err != nil {
+			return nil, apierror.New(http.StatusBadRequest, "%s", err.Error())
+		}
+		return analytics.PeriodReport(ctx, c.store, name, sp)
 	}
 }
 

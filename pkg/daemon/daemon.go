@@ -199,6 +199,7 @@ func Start(ctx context.Context, o Options) (_ *Instance, err error) {
 		Database:       comps.database,
 		Stats:          comps.stats(o.Now),
 		Blocks:         comps.blocks(o.Now),
+		Report:         comps.report(o.Now),
 		StatusLine:     comps.statusLine(o.Now),
 		CacheStats:     comps.cacheStats,
 		ClearCache:     comps.clearCache,

@@ -111,7 +111,10 @@ type Options struct {
 	Stats func(ctx context.Context, rangeName, by string) (*control.Stats, error)
 	// Blocks answers /api/stats/blocks for since and until dates; nil
 	// leaves the route out. An *apierror.Error it returns is answered as is.
-	Blocks func(ctx context.Context, since, until string) (*control.Blocks, error)
+	Blocks func(ctx context.Context, q control.ReportQuery) (*control.Blocks, error)
+	// Report answers /api/stats/{daily,weekly,monthly,session}; nil
+	// leaves them out.
+	Report func(ctx context.Context, name string, q control.ReportQuery) (*control.Report, error)
 	// StatusLine answers /api/statusline for a session id; nil leaves the
 	// route out. The server adds update_available.
 	StatusLine func(ctx context.Context, session string) (*control.StatusLine, error)
@@ -208,12 +211,23 @@ func New(opts Options) *Server {
 	}
 	if opts.Blocks != nil {
 		e.GET(control.BlocksPath, func(c echo.Context) error {
-			b, err := opts.Blocks(c.Request().Context(), c.QueryParam("since"), c.QueryParam("until"))
+			b, err := opts.Blocks(c.Request().Context(), control.QueryFrom(c.QueryParams()))
 			if err != nil {
 				return err
 			}
 			return c.JSON(http.StatusOK, b)
 		})
+	}
+	if opts.Report != nil {
+		for _, name := range control.Reports {
+			e.GET(control.ReportsPath+name, func(c echo.Context) error {
+				r, err := opts.Report(c.Request().Context(), name, control.QueryFrom(c.QueryParams()))
+				if err != nil {
+					return err
+				}
+				return c.JSON(http.StatusOK, r)
+			})
+		}
 	}
 	if opts.StatusLine != nil {
 		e.GET(control.StatusLinePath, s.statusLine)

@@ -441,11 +441,17 @@ func TestStatsAndCacheRoutes(t *testing.T) {
 			}
 			return &control.Stats{Range: name, Totals: control.Totals{Requests: 7}}, nil
 		}
-		o.Blocks = func(_ context.Context, since, until string) (*control.Blocks, error) {
-			if since == "bad" {
-				return nil, apierror.New(http.StatusBadRequest, "since %q is not a date", since)
+		o.Blocks = func(_ context.Context, q control.ReportQuery) (*control.Blocks, error) {
+			if q.Since == "bad" {
+				return nil, apierror.New(http.StatusBadRequest, "since %q is not a date", q.Since)
 			}
-			return &control.Blocks{Since: since, Until: until, Blocks: []control.Block{{Active: true}}}, nil
+			return &control.Blocks{Since: q.Since, Until: q.Until, Blocks: []control.Block{{Active: true}}}, nil
+		}
+		o.Report = func(_ context.Context, name string, q control.ReportQuery) (*control.Report, error) {
+			if q.TimeZone == "Nowhere/Else" {
+				return nil, apierror.New(http.StatusBadRequest, "time zone %q is not an IANA zone name", q.TimeZone)
+			}
+			return &control.Report{Report: name, TimeZone: q.TimeZone, Since: q.Since + "/" + q.StartOfWeek}, nil
 		}
 		o.CacheStats = func() *control.CacheStats { return &control.CacheStats{Enabled: true, Entries: 3} }
 		o.ClearCache = func() { cleared++ }
@@ -458,6 +464,21 @@ func TestStatsAndCacheRoutes(t *testing.T) {
 	}
 	if rec := request(s, "GET", control.BlocksPath+"?since=bad", "127.0.0.1:5000", "127.0.0.1:3000", nil); rec.Code != 400 {
 		t.Errorf("blocks with a bad date: %d %s", rec.Code, rec.Body)
+	}
+	for _, name := range control.Reports {
+		rec := request(s, "GET", control.ReportsPath+name+"?since=20261201&tz=Asia/Tokyo&start_of_week=mon", "127.0.0.1:5000", "127.0.0.1:3000", nil)
+		var r control.Report
+		_ = json.Unmarshal(rec.Body.Bytes(), &r)
+		if rec.Code != 200 || r.Report != name || r.TimeZone != "Asia/Tokyo" || r.Since != "20261201/mon" {
+			t.Errorf("%s: %d %s", name, rec.Code, rec.Body)
+		}
+	}
+	if rec := request(s, "GET", control.ReportsPath+"daily?tz=Nowhere/Else", "127.0.0.1:5000", "127.0.0.1:3000", nil); rec.Code != 400 ||
+		!strings.Contains(rec.Body.String(), "invalid_request_error") {
+		t.Errorf("daily with a bad zone: %d %s", rec.Code, rec.Body)
+	}
+	if rec := request(s, "GET", control.ReportsPath+"yearly", "127.0.0.1:5000", "127.0.0.1:3000", nil); rec.Code != 404 {
+		t.Errorf("an unknown report: %d %s", rec.Code, rec.Body)
 	}
 	rec = request(s, "GET", "/api/stats?range=7d", "127.0.0.1:5000", "127.0.0.1:3000", nil)
 	var st control.Stats

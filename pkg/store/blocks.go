@@ -68,7 +68,7 @@ FROM src r GROUP BY r.t, r.model, r.first_ms, r.last_ms ORDER BY r.first_ms, r.m
 			out = append(out, Block{Start: time.UnixMilli(start), End: time.UnixMilli(start + length), First: time.UnixMilli(first)})
 		}
 		b := &out[len(out)-1]
-		b.add(t)
+		b.Add(t)
 		b.Last = maxTime(b.Last, time.UnixMilli(last))
 		addModel(&b.ByModel, model, t)
 	}
@@ -85,7 +85,7 @@ FROM src r GROUP BY r.t, r.model, r.first_ms, r.last_ms ORDER BY r.first_ms, r.m
 func addModel(ms *[]ModelTotals, model string, t Totals) {
 	for i := range *ms {
 		if (*ms)[i].Model == model {
-			(*ms)[i].add(t)
+			(*ms)[i].Add(t)
 			return
 		}
 	}

@@ -27,7 +27,7 @@ func naiveBlocks(rows []Record, from, to time.Time) []Block {
 		b := &out[len(out)-1]
 		var one rollupSums
 		one.addRow(r, t)
-		b.add(one.Totals)
+		b.Add(one.Totals)
 		b.Last = r.Time
 		addModel(&b.ByModel, r.Model, one.Totals)
 	}

@@ -69,24 +69,30 @@ func naiveStats(rows []Record, from, to time.Time, loc *time.Location) (*Stats, 
 		}
 		var one rollupSums
 		one.addRow(r, t)
-		st.Totals.add(one.Totals)
+		st.Totals.Add(one.Totals)
 		m := byModel[r.Model]
 		if m == nil {
 			m = &ModelTotals{Model: r.Model}
 			byModel[r.Model] = m
 		}
-		m.add(one.Totals)
+		m.Add(one.Totals)
 		local := r.Time.In(loc)
 		day := local.Format(time.DateOnly)
 		if byDay[day] == nil {
 			byDay[day] = &DayTotals{Day: day}
 		}
-		byDay[day].add(one.Totals)
+		byDay[day].Add(one.Totals)
+		dm := slices.IndexFunc(byDay[day].ByModel, func(m ModelTotals) bool { return m.Model == r.Model })
+		if dm < 0 {
+			byDay[day].ByModel = append(byDay[day].ByModel, ModelTotals{Model: r.Model})
+			dm = len(byDay[day].ByModel) - 1
+		}
+		byDay[day].ByModel[dm].Add(one.Totals)
 		h := t - int64(local.Minute())*60_000 - int64(local.Second())*1000 - int64(local.Nanosecond()/1e6)
 		if byHour[h] == nil {
 			byHour[h] = &HourTotals{Hour: time.UnixMilli(h).In(loc)}
 		}
-		byHour[h].add(one.Totals)
+		byHour[h].Add(one.Totals)
 		for name, key := range map[string]string{"model": r.Model, "session": r.SessionID, "user": Who(r.User, r.Credential), "replica": r.Replica} {
 			if name == "session" && key == "" {
 				continue
@@ -96,14 +102,14 @@ func naiveStats(rows []Record, from, to time.Time, loc *time.Location) (*Stats, 
 				g = &GroupTotals{Key: key, First: r.Time, Last: r.Time}
 				groups[name][key] = g
 			}
-			g.add(one.Totals)
+			g.Add(one.Totals)
 			g.First, g.Last = minTime(g.First, r.Time), maxTime(g.Last, r.Time)
 			i := slices.IndexFunc(g.ByModel, func(m ModelTotals) bool { return m.Model == r.Model })
 			if i < 0 {
 				g.ByModel = append(g.ByModel, ModelTotals{Model: r.Model})
 				i = len(g.ByModel) - 1
 			}
-			g.ByModel[i].add(one.Totals)
+			g.ByModel[i].Add(one.Totals)
 		}
 	}
 	for _, m := range byModel {
@@ -111,6 +117,7 @@ func naiveStats(rows []Record, from, to time.Time, loc *time.Location) (*Stats, 
 	}
 	sortModels(st.ByModel)
 	for _, d := range byDay {
+		sortModels(d.ByModel)
 		st.ByDay = append(st.ByDay, *d)
 	}
 	slices.SortFunc(st.ByDay, func(a, b DayTotals) int { return strings.Compare(a.Day, b.Day) })
@@ -152,6 +159,9 @@ func sameStats(t *testing.T, s *Store, rows []Record, from, to time.Time, loc *t
 	what := fmt.Sprintf("[%s, %s) in %s", from.Format(time.RFC3339Nano), to.Format(time.RFC3339Nano), loc)
 	if !reflect.DeepEqual(normal(got), normal(want)) {
 		t.Errorf("Stats %s\n got %+v\nwant %+v", what, got, want)
+	}
+	if days, err := s.Days(ctx, from, to, loc); err != nil || !reflect.DeepEqual(days, want.ByDay) {
+		t.Errorf("Days %s = %+v, %v\nwant %+v", what, days, err, want.ByDay)
 	}
 	if tot, err := s.Totals(ctx, from, to); err != nil || tot != want.Totals {
 		t.Errorf("Totals %s = %+v, %v; want %+v", what, tot, err, want.Totals)

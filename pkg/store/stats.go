@@ -27,7 +27,8 @@ type Totals struct {
 	PromptCacheSavedNano int64 // nano-USD that prompt caching saved
 }
 
-func (t *Totals) add(u Totals) {
+// Add adds u to t.
+func (t *Totals) Add(u Totals) {
 	t.Requests += u.Requests
 	t.Errors += u.Errors
 	t.CacheHits += u.CacheHits
@@ -52,6 +53,7 @@ type ModelTotals struct {
 type DayTotals struct {
 	Day string // "2026-11-27" in the location Stats was given
 	Totals
+	ByModel []ModelTotals // by cost, highest first, then by name
 }
 
 // HourTotals are the totals of one hour.
@@ -139,10 +141,28 @@ func (s *Store) Stats(ctx context.Context, from, to time.Time, loc *time.Locatio
 	if lo >= hi {
 		return st, nil
 	}
-	if err := s.stats(ctx, st, lo, hi, loc); err != nil {
+	if err := s.stats(ctx, st, lo, hi, loc, true); err != nil {
 		return nil, fmt.Errorf("analytics stats from %s: %w", s.path, err)
 	}
 	return st, nil
+}
+
+// Days sums the rows with from <= Time < to (zero from and to as in Stats)
+// per calendar day in loc (nil means UTC), each with its models: Stats'
+// ByDay without the hours and sessions. Days without rows are left out.
+func (s *Store) Days(ctx context.Context, from, to time.Time, loc *time.Location) ([]DayTotals, error) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	st := &Stats{ByDay: []DayTotals{}}
+	lo, hi := bounds(from, to)
+	if lo >= hi {
+		return st.ByDay, nil
+	}
+	if err := s.stats(ctx, st, lo, hi, loc, false); err != nil {
+		return nil, fmt.Errorf("analytics days from %s: %w", s.path, err)
+	}
+	return st.ByDay, nil
 }
 
 // A segment is a stretch of time in which loc keeps one UTC offset, so a
@@ -175,7 +195,9 @@ func segments(lo, hi int64, loc *time.Location) []segment {
 	return segs
 }
 
-func (s *Store) stats(ctx context.Context, st *Stats, lo, hi int64, loc *time.Location) error {
+// stats fills st's totals, models and days; full adds the hours and
+// sessions.
+func (s *Store) stats(ctx context.Context, st *Stats, lo, hi int64, loc *time.Location, full bool) error {
 	open := lo == math.MinInt64 || hi == math.MaxInt64
 	lo, hi, ok, err := s.span(ctx, lo, hi)
 	if err != nil || !ok || lo >= hi {
@@ -209,19 +231,20 @@ GROUP BY r.model, d`
 		if err := rows.Scan(append([]any{&model, &day}, t.dest()...)...); err != nil {
 			return err
 		}
-		st.Totals.add(t)
+		st.Totals.Add(t)
 		m := byModel[model]
 		if m == nil {
 			m = &ModelTotals{Model: model}
 			byModel[model] = m
 		}
-		m.add(t)
+		m.Add(t)
 		d := byDay[day]
 		if d == nil {
 			d = &DayTotals{Day: time.UnixMilli(day * dayMs).UTC().Format(time.DateOnly)}
 			byDay[day] = d
 		}
-		d.add(t)
+		d.Add(t)
+		d.ByModel = append(d.ByModel, ModelTotals{Model: model, Totals: t})
 	}
 	if err := rows.Err(); err != nil {
 		return err
@@ -236,9 +259,10 @@ GROUP BY r.model, d`
 	}
 	sort.Slice(days, func(i, j int) bool { return days[i] < days[j] })
 	for _, d := range days {
+		sortModels(byDay[d].ByModel)
 		st.ByDay = append(st.ByDay, *byDay[d])
 	}
-	if st.Totals.Requests == 0 {
+	if st.Totals.Requests == 0 || !full {
 		return nil
 	}
 	if hi-lo <= hourlyUpTo && !open {
@@ -371,7 +395,7 @@ FROM src r GROUP BY `+key+`, r.model`), args...)
 			g = &GroupTotals{Key: k, First: time.UnixMilli(first), Last: time.UnixMilli(last)}
 			byKey[k] = g
 		}
-		g.add(t)
+		g.Add(t)
 		g.First = minTime(g.First, time.UnixMilli(first))
 		g.Last = maxTime(g.Last, time.UnixMilli(last))
 		g.ByModel = append(g.ByModel, ModelTotals{Model: model, Totals: t})

@@ -90,6 +90,18 @@ func TestStats(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Each day's models add up to the day (TestRollupsMatchRows checks
+		// them one by one); the day totals are compared below.
+		for i, d := range got.ByDay {
+			var sum Totals
+			for _, m := range d.ByModel {
+				sum.Add(m.Totals)
+			}
+			if sum != d.Totals || len(d.ByModel) == 0 {
+				t.Errorf("day %s: models sum to %+v, the day is %+v", d.Day, sum, d.Totals)
+			}
+			got.ByDay[i].ByModel = nil
+		}
 		want := &Stats{
 			From: from, To: to,
 			Totals: Totals{
@@ -108,11 +120,11 @@ func TestStats(t *testing.T) {
 				{"mystery-model", Totals{Requests: 2, UnknownCost: 2, Input: 57, Output: 28}},
 			},
 			ByDay: []DayTotals{
-				{"2026-10-31", Totals{Requests: 2, Input: 1200, Output: 600, CacheWrite5m: 100, CacheRead: 2000,
+				{Day: "2026-10-31", Totals: Totals{Requests: 2, Input: 1200, Output: 600, CacheWrite5m: 100, CacheRead: 2000,
 					CostNano: 32_000_000, PromptCacheSavedNano: 9_000_000}},
-				{"2026-11-01", Totals{Requests: 3, Errors: 1, CacheHits: 1, UnknownCost: 1, Input: 350, Output: 175,
+				{Day: "2026-11-01", Totals: Totals{Requests: 3, Errors: 1, CacheHits: 1, UnknownCost: 1, Input: 350, Output: 175,
 					CacheSavedNano: 2_500_000}},
-				{"2026-11-02", Totals{Requests: 5, Errors: 2, UnknownCost: 2, Input: 418, Output: 89, CacheWrite1h: 1000, CacheRead: 500,
+				{Day: "2026-11-02", Totals: Totals{Requests: 5, Errors: 2, UnknownCost: 2, Input: 418, Output: 89, CacheWrite1h: 1000, CacheRead: 500,
 					CostNano: 1_800_000, PromptCacheSavedNano: 400_000}},
 			},
 			BySession: []GroupTotals{},
