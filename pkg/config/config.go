@@ -23,6 +23,7 @@ type Config struct {
 	Updates     Updates
 	RateLimit   RateLimit
 	Credentials Credentials
+	Limits      Limits
 }
 
 // Server configures the local listener.
@@ -99,6 +100,15 @@ type RateLimit struct {
 	APIConcurrent          int
 	ProxyRequestsPerMinute int // /v1/* from loopback clients
 	ProxyConcurrent        int
+}
+
+// Limits are the spend limits a user sets for themselves, in USD; 0 means
+// no limit. The day and month are the instance's local calendar, the block
+// Claude's active 5-hour block.
+type Limits struct {
+	DailyUSD   float64
+	MonthlyUSD float64
+	BlockUSD   float64
 }
 
 // Credentials configures where `cco credentials` keeps secrets.

@@ -116,6 +116,12 @@ func tomlLiteral(kind valueKind, value string) (string, error) {
 		if n, err := strconv.ParseInt(value, 10, 64); err == nil {
 			return strconv.FormatInt(n, 10), nil
 		}
+	case kindUSD: // a TOML number: 10 or 12.5
+		v, err := ParseUSD(value)
+		if err != nil {
+			return "", err
+		}
+		return strconv.FormatFloat(v, 'f', -1, 64), nil
 	}
 	return basicString(value), nil
 }

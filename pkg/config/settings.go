@@ -23,6 +23,7 @@ const (
 	kindBool
 	kindSize     // integer bytes or a string such as "512MiB"
 	kindDuration // integer seconds or a string such as "90s"
+	kindUSD      // a number of US dollars
 )
 
 // setting describes one configuration key: where it comes from, its default,
@@ -257,6 +258,47 @@ var settings = []setting{
 		func(c *Config) *int { return &c.RateLimit.ProxyRequestsPerMinute }),
 	intSetting("rate_limit.proxy_concurrent", "CCO_RATE_LIMIT_CONCURRENT", "0", "concurrent requests per loopback client to /v1/* (0 = off)", 0, math.MaxInt32,
 		func(c *Config) *int { return &c.RateLimit.ProxyConcurrent }),
+	usdSetting("limits.daily_usd", "CCO_LIMITS_DAILY_USD", "spend limit for a day (local midnight to midnight) in USD; new /v1/messages requests get 429 once it is reached (0 = none)",
+		func(c *Config) *float64 { return &c.Limits.DailyUSD }),
+	usdSetting("limits.monthly_usd", "CCO_LIMITS_MONTHLY_USD", "spend limit for a calendar month (local time) in USD (0 = none)",
+		func(c *Config) *float64 { return &c.Limits.MonthlyUSD }),
+	usdSetting("limits.block_usd", "CCO_LIMITS_BLOCK_USD", "spend limit for Claude's active 5-hour block in USD (0 = none)",
+		func(c *Config) *float64 { return &c.Limits.BlockUSD }),
+}
+
+// maxUSD bounds a spend limit: far above any real one, and small enough
+// for nano-dollars to fit in an int64.
+const maxUSD = 1e9
+
+// ParseUSD reads a spend limit in US dollars ("10", "12.50", "$12.50"); 0
+// means none. Negative, non-finite and absurdly large amounts are refused.
+func ParseUSD(s string) (float64, error) {
+	t := strings.TrimPrefix(strings.TrimSpace(s), "$")
+	v, err := strconv.ParseFloat(strings.ReplaceAll(t, "_", ""), 64)
+	switch {
+	case err != nil || math.IsNaN(v) || math.IsInf(v, 0):
+		return 0, fmt.Errorf("%q is not an amount of US dollars (such as 10 or 12.50)", s)
+	case v < 0:
+		return 0, fmt.Errorf("%q: a spend limit cannot be negative (0 means no limit)", s)
+	case v > maxUSD:
+		return 0, fmt.Errorf("%q is above the largest limit, %.0f", s, float64(maxUSD))
+	}
+	return v, nil
+}
+
+func usdSetting(key, env, doc string, field func(*Config) *float64) setting {
+	return setting{
+		key: key, env: env, doc: doc, kind: kindUSD, def: constant("0"),
+		parse: func(raw string, c *Config) error {
+			v, err := ParseUSD(raw)
+			if err != nil {
+				return err
+			}
+			*field(c) = v
+			return nil
+		},
+		format: func(c *Config) string { return strconv.FormatFloat(*field(c), 'f', -1, 64) },
+	}
 }
 
 func intSetting(key, env, def, doc string, lo, hi int, field func(*Config) *int) setting {
