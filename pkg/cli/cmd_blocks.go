@@ -4,8 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -22,75 +23,119 @@ func blocksCommand(sys *System) *cli.Command {
 		Name:  "blocks",
 		Usage: "print Claude's 5-hour usage blocks, the active one with its burn rate",
 		Description: "A block starts at the hour (UTC) of the first request after the previous block\n" +
-			"ended and lasts five hours. Dates are YYYY-MM-DD (or YYYYMMDD) in the local time zone.",
-		Flags: []cli.Flag{
-			configFlag(),
-			&cli.StringFlag{Name: "since", Usage: "from the start of `DATE`"},
-			&cli.StringFlag{Name: "until", Usage: "to the end of `DATE`"},
-			&cli.BoolFlag{Name: "json", Usage: "print the /api/stats/blocks JSON"},
-			&cli.IntFlag{Name: "port", Usage: "the instance on `PORT`"},
-		},
+			"ended and lasts five hours; the active one is marked *, with its time left, burn rate\n" +
+			"and projected cost. Dates are YYYY-MM-DD (or YYYYMMDD), in --timezone.",
+		Flags: reportFlags(),
 		Action: func(c *cli.Context) error {
-			if err := noArgs(c); err != nil {
+			o, err := readReportOptions(c, sys)
+			if err != nil {
 				return err
 			}
-			since, until := c.String("since"), c.String("until")
-			if _, _, err := analytics.Dates(since, until, sys.Now(), sys.location()); err != nil {
-				return usagef("%v", err)
-			}
 			var report *control.Blocks
-			err := withStats(c.Context, sys, c.String("config"), c.Int("port"),
+			err = withStats(c.Context, sys, o.configPath, o.port,
 				func(ctx context.Context, cl control.Client) error {
-					b, err := cl.Blocks(ctx, since, until)
+					b, err := cl.BlocksIn(ctx, o.query)
 					report = &b
 					return err
 				},
 				func(ctx context.Context, db *store.Store) error {
 					now := sys.Now()
-					from, to, err := analytics.Dates(since, until, now, sys.location())
+					sp, err := analytics.Resolve(o.query, now, sys.location())
 					if err == nil {
-						report, err = analytics.BlocksReport(ctx, db, from, to, now, sys.location())
+						report, err = analytics.BlocksReport(ctx, db, sp.From, sp.To, now, sp.Loc)
 					}
 					return err
 				})
 			if err != nil {
 				return err
 			}
-			if c.Bool("json") {
+			if o.desc {
+				slices.Reverse(report.Blocks)
+			}
+			if o.json {
 				return writeJSON(sys.Stdout, report)
 			}
-			return printBlocks(sys.Stdout, report)
+			return printBlocks(sys.Stdout, report, o, sys.columns())
 		},
 	}
 }
 
 // printBlocks prints one line per block and, for the active one, its
 // time left, burn rate and projection.
-func printBlocks(w io.Writer, r *control.Blocks) error {
+func printBlocks(w io.Writer, r *control.Blocks, o reportOptions, width int) error {
 	if len(r.Blocks) == 0 {
 		fmt.Fprintln(w, "no requests in the range")
 		return nil
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "BLOCK START\tREQUESTS\tTOKENS\tCOST\tMODELS")
+	t := &table{cols: []column{
+		{head: "BLOCK START"},
+		{head: "REQS", right: true, prio: 4},
+		{head: "INPUT", right: true, prio: 8},
+		{head: "OUTPUT", right: true, prio: 8},
+		{head: "TOKENS", right: true, prio: 2},
+		{head: "COST", right: true},
+		{head: "SAVED", right: true, prio: 5},
+		{head: "MODELS", prio: 6, fill: true},
+	}}
+	cells := func(k string, x control.Totals, tokens int64, models []string) []string {
+		short := make([]string, len(models))
+		for i, m := range models {
+			short[i] = shortModel(m)
+		}
+		return []string{k, strconv.FormatInt(x.Requests, 10), shortTokens(x.InputTokens), shortTokens(x.OutputTokens),
+			shortTokens(tokens), cost(x), pricing.FormatUSD(x.CacheSavingsNanoUSD + x.PromptCacheSavingsNanoUSD), strings.Join(short, ", ")}
+	}
 	var active *control.Block
+	var all control.Totals
+	var allTokens int64
 	for i, b := range r.Blocks {
 		start := strings.Replace(b.Start[:16], "T", " ", 1)
 		if b.Active {
-			start += " (active)"
+			start += " *"
 			active = &r.Blocks[i]
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", start, b.Requests, b.Tokens, pricing.FormatUSD(b.CostNanoUSD), strings.Join(b.Models, ", "))
+		t.add(cells(start, b.Totals, b.Tokens, b.Models)...)
+		if o.breakdown {
+			for _, m := range b.ByModel {
+				t.add(cells("└ "+shortModel(m.Model), m.Totals, modelTokens(m.Totals), nil)...)
+			}
+		}
+		addTotals(&all, b.Totals)
+		allTokens += b.Tokens
 	}
-	if err := tw.Flush(); err != nil {
+	t.rule()
+	t.add(cells("TOTAL", all, allTokens, nil)...)
+	maxPrio := -1
+	if o.compact {
+		maxPrio = 2
+	}
+	if err := t.write(w, width, maxPrio); err != nil {
 		return err
 	}
 	if active != nil {
-		d := func(m float64) string { return (time.Duration(m * float64(time.Minute))).Round(time.Minute).String() }
-		fmt.Fprintf(w, "\nactive block: %s elapsed, %s left; burning %.0f tokens and %s a minute; projected %s by %s\n",
-			strings.TrimSuffix(d(active.ElapsedMinutes), "0s"), strings.TrimSuffix(d(active.RemainingMinutes), "0s"),
-			active.BurnTokensPerMinute, pricing.FormatUSD(int64(active.BurnUSDPerMinute*1e9)),
-			pricing.FormatUSD(active.ProjectedCostNanoUSD), active.End[11:16])
+		d := func(m float64) string {
+			return strings.TrimSuffix((time.Duration(m * float64(time.Minute))).Round(time.Minute).String(), "0s")
+		}
+		fmt.Fprintf(w, "\n* active: %s elapsed, %s left (ends %s)\n", d(active.ElapsedMinutes), d(active.RemainingMinutes), active.End[11:16])
+		fmt.Fprintf(w, "  burning %s tokens and %s a minute; projected %s by the end\n",
+			shortTokens(int64(active.BurnTokensPerMinute+0.5)), pricing.FormatUSD(int64(active.BurnUSDPerMinute*1e9)),
+			pricing.FormatUSD(active.ProjectedCostNanoUSD))
 	}
 	return nil
+}
+
+// addTotals adds u to t.
+func addTotals(t *control.Totals, u control.Totals) {
+	t.Requests += u.Requests
+	t.Errors += u.Errors
+	t.CacheHits += u.CacheHits
+	t.UnknownCost += u.UnknownCost
+	t.InputTokens += u.InputTokens
+	t.OutputTokens += u.OutputTokens
+	t.CacheWrite5mTokens += u.CacheWrite5mTokens
+	t.CacheWrite1hTokens += u.CacheWrite1hTokens
+	t.CacheReadTokens += u.CacheReadTokens
+	t.CostNanoUSD += u.CostNanoUSD
+	t.CacheSavingsNanoUSD += u.CacheSavingsNanoUSD
+	t.PromptCacheSavingsNanoUSD += u.PromptCacheSavingsNanoUSD
 }

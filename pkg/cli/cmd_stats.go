@@ -37,7 +37,7 @@ func statsCommand(sys *System) *cli.Command {
 			"database itself. Ranges: today, 7d, 30d, all (days in the local time zone).\n" +
 			"--by groups the range per model, user (x-cco-user, else the API key's hash),\n" +
 			"Claude Code session, replica (server.replica) or day.",
-		Subcommands: []*cli.Command{blocksCommand(sys)},
+		Subcommands: append(reportCommands(sys), blocksCommand(sys), importCommand(sys)),
 		Flags: []cli.Flag{
 			configFlag(),
 			&cli.StringFlag{Name: "range", Value: "today", Usage: "today, 7d, 30d or all"},

@@ -31,8 +31,12 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
+	// The reports' --timezone and the instance's ?tz= load IANA zones;
+	// Windows has no zone database of its own.
+	_ "time/tzdata"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
@@ -66,6 +70,8 @@ type System struct {
 	// means the machine's.
 	Location    *time.Location
 	Interactive bool // stdin and stdout are terminals
+	// Columns is the width of the terminal stdout is, 0 when it is none.
+	Columns     func() int
 	HTTP        *http.Client
 	OpenBrowser func(url string)
 	// ReadSecret asks for a secret on the terminal without echoing it; nil
@@ -92,6 +98,13 @@ func Main(info version.Info, args []string) int {
 		Now:         time.Now,
 		Location:    time.Local,
 		Interactive: term.IsTerminal(int(os.Stdin.Fd())) && term.IsTerminal(int(os.Stdout.Fd())),
+		Columns: func() int {
+			w, _, err := term.GetSize(int(os.Stdout.Fd()))
+			if err != nil {
+				return 0
+			}
+			return w
+		},
 		HTTP:        &http.Client{Timeout: 5 * time.Second},
 		OpenBrowser: openBrowser,
 	}
@@ -103,6 +116,22 @@ func Main(info version.Info, args []string) int {
 		}
 	}
 	return Run(context.Background(), info, sys, args)
+}
+
+// columns is how wide tables may be: the terminal's width, else
+// $COLUMNS, else 80.
+func (sys *System) columns() int {
+	if sys.Columns != nil {
+		if w := sys.Columns(); w > 0 {
+			return w
+		}
+	}
+	if v, ok := sys.LookupEnv("COLUMNS"); ok {
+		if w, err := strconv.Atoi(v); err == nil && w > 0 {
+			return w
+		}
+	}
+	return 80
 }
 
 // location is sys.Location, or the machine's time zone when it is nil.

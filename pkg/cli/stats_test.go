@@ -171,9 +171,9 @@ func TestStatsBlocksGolden(t *testing.T) {
 	}
 	golden.Check(t, filepath.Join("testdata", "stats", "blocks-today.golden"), []byte(out))
 	for _, want := range []string{
-		`\n2026-01-15 09:00 +4 +25684 +\$0\.3086 `, // 14:00 UTC in UTC-5
-		`\n2026-01-15 14:00 \(active\) +1 +110 `,
-		`active block: 30m elapsed, 4h30m left; burning 110 tokens and \$0\.00 a minute`,
+		`\n2026-01-15 09:00 +4 +25\.7k +\$0\.3086 `, // 14:00 UTC in UTC-5
+		`\n2026-01-15 14:00 \* +1 +110 `,
+		`\* active: 30m elapsed, 4h30m left \(ends 19:00\)\n  burning 110 tokens and \$0\.00 a minute`,
 	} {
 		if !regexp.MustCompile(want).MatchString(out) {
 			t.Errorf("no %q in\n%s", want, out)
