@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -159,16 +160,22 @@ func wantKPIs(st control.Stats) map[string]string {
 
 func getStats(t *testing.T, base, rangeName string) control.Stats {
 	t.Helper()
-	resp, err := http.Get(base + "/api/stats?range=" + rangeName)
+	var st control.Stats
+	getJSON(t, base+"/api/stats?range="+rangeName, &st)
+	return st
+}
+
+// getJSON decodes a 200 answer's JSON into v.
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var st control.Stats
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("/api/stats?range=%s: %d %v", rangeName, resp.StatusCode, err)
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
 	}
-	return st
 }
 
 func getInstance(t *testing.T, base string) control.Instance {
@@ -369,6 +376,49 @@ func TestDashboardInBrowser(t *testing.T) {
 	if got := eval[string](t, tab, `document.querySelector("#recent tbody tr")?.dataset.requestId`); got != id {
 		t.Errorf("the live row is not on top: %q", got)
 	}
+
+	// The usage reports: each tab's rows are /api/stats/NAME's, newest
+	// first, once the live request is in the database.
+	for deadline := time.Now().Add(10 * time.Second); getStats(t, cco.URL, "all").Totals.Requests != int64(seeded)+1; {
+		if time.Now().After(deadline) {
+			t.Fatal("the live request never reached the database")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, name := range []string{"daily", "weekly", "monthly", "session", "blocks"} {
+		do(t, tab, "pick the "+name+" report", chromedp.Click(chromedp.CSS(`button[data-report="`+name+`"]`)))
+		var keys []string
+		var newest float64
+		var active *control.Block
+		if name == "blocks" {
+			var b control.Blocks
+			getJSON(t, cco.URL+control.BlocksPath, &b)
+			for i, x := range b.Blocks {
+				keys = append(keys, x.Start)
+				if x.Active {
+					active = &b.Blocks[i]
+				}
+			}
+			newest = b.Blocks[len(b.Blocks)-1].CostUSD
+		} else {
+			var r control.Report
+			getJSON(t, cco.URL+control.ReportsPath+name, &r)
+			for _, x := range r.Rows {
+				keys = append(keys, x.Key)
+			}
+			newest = r.Rows[len(r.Rows)-1].CostUSD
+		}
+		slices.Reverse(keys)
+		waitUntil(t, tab, `[...document.querySelectorAll("#report tbody tr")].map(e => e.dataset.key).join(",") === `+strconv.Quote(strings.Join(keys, ",")), 5*time.Second)
+		if got := eval[string](t, tab, `document.querySelector("#report tbody tr td:nth-child(6)").textContent`); got != fmtUSD(newest) {
+			t.Errorf("%s report: the newest row costs %q, want %q", name, got, fmtUSD(newest))
+		}
+		shown := eval[bool](t, tab, `!document.querySelector("#rep-active").hidden`)
+		if shown != (active != nil) {
+			t.Errorf("%s report: the active block's line shown %v, an active block %v", name, shown, active != nil)
+		}
+	}
+	do(t, tab, "back to the daily report", chromedp.Click(chromedp.CSS(`button[data-report="daily"]`)))
 
 	// Light screenshot, then dark mode (following the system) and a phone.
 	screenshot(t, tab, filepath.Join(shots, "dashboard-light.png"), true)

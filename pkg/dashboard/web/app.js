@@ -3,7 +3,8 @@
 // everything here builds DOM nodes and sets classes, attributes and CSSOM
 // properties; it never writes style attributes or HTML strings.
 //
-// Data: /api/stats (per range), /api/requests (paged), /api/instance, and
+// Data: /api/stats (per range), /api/stats/{daily,weekly,monthly,session,
+// blocks} (the usage reports), /api/requests (paged), /api/instance, and
 // /api/events (EventSource) for live rows. Number formats follow the
 // dashboard contract exactly; the browser test recomputes them.
 "use strict";
@@ -143,6 +144,7 @@ async function api(path, opts) {
 // ---- state ----
 const st = {
   range: "today",
+  report: "daily",
   metric: "cost",
   stats: {},
   seq: {},
@@ -178,7 +180,7 @@ async function refreshAll() {
   if (!ranges.includes(st.range)) ranges.unshift(st.range);
   else ranges.splice(ranges.indexOf(st.range), 1), ranges.unshift(st.range);
   const jobs = ranges.map((r) => loadStats(r));
-  jobs.push(loadInstance());
+  jobs.push(loadInstance(), loadReport());
   const res = await Promise.allSettled(jobs);
   const bad = res.find((x) => x.status === "rejected");
   setError("load", bad ? "Could not load the figures: " + bad.reason.message : null);
@@ -303,6 +305,92 @@ function renderSessions(rows) {
   }
   $("by-session-empty").hidden = rows.length > 0;
 }
+
+// ---- usage reports: /api/stats/{daily,weekly,monthly,session,blocks} ----
+const REPORTS = { daily: "Day", weekly: "Week of", monthly: "Month", session: "Session", blocks: "Block start" };
+const minutes = (m) => duration((+m || 0) * 60).replace(/ 0s$/, "").trim();
+
+async function loadReport() {
+  const name = st.report;
+  const seq = (st.reportSeq = (st.reportSeq || 0) + 1);
+  const r = await api("/api/stats/" + name);
+  if (seq !== st.reportSeq) return; // another report was picked meanwhile
+  renderReport(name, r);
+}
+
+function renderReport(name, r) {
+  const rows = (name === "blocks" ? r.blocks : r.rows) || [];
+  setText("rep-key", REPORTS[name]);
+  setText("rep-caption", "Usage per " + (name === "session" ? "Claude Code session" : name === "blocks" ? "5-hour block" : REPORTS[name].toLowerCase()) + ", newest first");
+  const body = document.querySelector("#report tbody");
+  const foot = document.querySelector("#report tfoot");
+  body.replaceChildren();
+  foot.replaceChildren();
+  const total = {};
+  let active = null;
+  for (const row of rows.slice().reverse()) {
+    const tr = el("tr");
+    const th = el("th");
+    th.scope = "row";
+    tr.dataset.key = name === "blocks" ? row.start : row.key;
+    if (name === "session") {
+      const code = el("code", "sid", row.key.length > 10 ? row.key.slice(0, 8) + "…" : row.key);
+      code.title = row.key + "\nfirst " + whenFull(row.first) + "\nlast " + whenFull(row.last);
+      th.appendChild(code);
+      th.appendChild(el("span", "muted", " " + when(row.last)));
+    } else if (name === "blocks") {
+      th.textContent = when(row.start);
+      th.title = whenFull(row.start) + " to " + whenFull(row.end);
+      if (row.active) {
+        active = row;
+        tr.classList.add("active");
+        th.appendChild(el("span", "pill ok", " active"));
+      }
+    } else {
+      th.textContent = row.key;
+    }
+    tr.appendChild(th);
+    reportCells(tr, row, row.models || []);
+    body.appendChild(tr);
+    for (const k of ["requests", "cost_usd", "cache_savings_usd", "prompt_cache_savings_usd", "unknown_cost_requests"].concat(KINDS)) total[k] = (total[k] || 0) + (+row[k] || 0);
+  }
+  if (rows.length > 1) {
+    const tr = el("tr", "total");
+    const th = el("th", "", "Total");
+    th.scope = "row";
+    tr.appendChild(th);
+    reportCells(tr, total, []);
+    foot.appendChild(tr);
+  }
+  $("report-empty").hidden = rows.length > 0;
+  const p = $("rep-active");
+  p.hidden = !active;
+  if (active) {
+    p.textContent = "Active block: " + minutes(active.elapsed_minutes) + " in, " + minutes(active.remaining_minutes) + " left · " +
+      tokens(Math.round(active.burn_tokens_per_minute || 0)) + " tokens and " + usd((active.burn_usd_per_minute || 0) * 60) +
+      " an hour · projected " + usd(active.projected_cost_usd) + " by its end";
+  }
+}
+
+function reportCells(tr, t, models) {
+  cell(tr, count(t.requests), "n");
+  cell(tr, tokens(t.input_tokens), "n", count(t.input_tokens) + " input tokens");
+  cell(tr, tokens(t.output_tokens), "n", count(t.output_tokens) + " output tokens");
+  cacheCell(tr, t);
+  const unknown = +t.unknown_cost_requests || 0;
+  cell(tr, usd(t.cost_usd), "n" + (unknown ? " unknown" : ""), unknown ? count(unknown) + " requests with no known price" : "");
+  cell(tr, usd((+t.cache_savings_usd || 0) + (+t.prompt_cache_savings_usd || 0)), "n muted",
+    "response cache " + usd(t.cache_savings_usd) + " · prompt caching " + usd(t.prompt_cache_savings_usd));
+  cell(tr, models.map((m) => m.replace(/^claude-/, "").replace(/-\d{8}$/, "")).join(", "), "models muted", models.join("\n"));
+}
+
+function pickReport(name) {
+  if (!(name in REPORTS)) name = "daily";
+  st.report = name;
+  for (const b of document.querySelectorAll("button[data-report]")) b.setAttribute("aria-pressed", String(b.dataset.report === name));
+  loadReport().then(() => setError("report", null), (e) => setError("report", "Could not load the report: " + e.message));
+}
+for (const b of document.querySelectorAll("button[data-report]")) b.addEventListener("click", () => pickReport(b.dataset.report));
 
 // ---- chart ----
 // dayBounds gives the first and last calendar day (UTC ms) of a 7d or 30d range.
