@@ -12,7 +12,13 @@ import (
 // BlocksSource is what BlocksReport reads; *store.Store is one.
 type BlocksSource interface {
 	Blocks(ctx context.Context, from, to time.Time) ([]store.Block, error)
+	Totals(ctx context.Context, from, to time.Time) (store.Totals, error)
 }
+
+// BurnWindow is how far back the active block's burn rate looks: the
+// pace of the last minutes, not of the whole block, so that a pause or a
+// burst shows at once.
+const BurnWindow = 10 * time.Minute
 
 // Dates turns --since and --until (YYYY-MM-DD or YYYYMMDD in loc, either
 // empty) into [from, to): from the start of since's day to the end of
@@ -68,12 +74,20 @@ func BlocksReport(ctx context.Context, src BlocksSource, from, to, now time.Time
 		if x.Active {
 			x.ElapsedMinutes = now.Sub(b.Start).Minutes()
 			x.RemainingMinutes = b.End.Sub(now).Minutes()
-			// The rate since the block's first request, over at least a
-			// minute (one request a second ago is no rate).
-			span := max(now.Sub(b.First).Minutes(), 1)
-			x.BurnTokensPerMinute = float64(x.Tokens) / span
-			x.BurnUSDPerMinute = usd(b.CostNano) / span
-			x.ProjectedCostNanoUSD = b.CostNano + int64(float64(b.CostNano)/span*x.RemainingMinutes)
+			// The pace of the last BurnWindow, or since the block's first
+			// request when that is more recent (over at least a minute:
+			// one request a second ago is no rate).
+			since, recent := b.First, b.Totals
+			if w := now.Add(-BurnWindow); w.After(since) {
+				since = w
+				if recent, err = src.Totals(ctx, w, now.Add(time.Nanosecond)); err != nil {
+					return nil, err
+				}
+			}
+			span := max(now.Sub(since).Minutes(), 1)
+			x.BurnTokensPerMinute = float64(tokens(recent)) / span
+			x.BurnUSDPerMinute = usd(recent.CostNano) / span
+			x.ProjectedCostNanoUSD = b.CostNano + int64(float64(recent.CostNano)/span*x.RemainingMinutes)
 			x.ProjectedCostUSD = usd(x.ProjectedCostNanoUSD)
 		}
 		out.Blocks = append(out.Blocks, x)

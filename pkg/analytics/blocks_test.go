@@ -2,6 +2,7 @@ package analytics
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -11,6 +12,15 @@ import (
 type blocksOf []store.Block
 
 func (b blocksOf) Blocks(context.Context, time.Time, time.Time) ([]store.Block, error) { return b, nil }
+
+// Totals is the last ten minutes' sums of the test below; a window of
+// another length is a mistake.
+func (b blocksOf) Totals(_ context.Context, from, to time.Time) (store.Totals, error) {
+	if to.Sub(from) != BurnWindow+time.Nanosecond {
+		return store.Totals{}, fmt.Errorf("totals over %s", to.Sub(from))
+	}
+	return store.Totals{Requests: 1, Input: 1500, Output: 500, CostNano: 5e9}, nil
+}
 
 // The active block's time left, burn rate and projection, worked by hand.
 func TestBlocksReport(t *testing.T) {
@@ -29,11 +39,21 @@ func TestBlocksReport(t *testing.T) {
 		t.Fatalf("report %+v", r)
 	}
 	b := r.Blocks[1]
-	// An hour since its first request: $60 and 6000 tokens, so $1 and 100
-	// tokens a minute; 3 h 50 min left: $60 + $230.
-	if b.ElapsedMinutes != 70 || b.RemainingMinutes != 230 || b.Tokens != 6000 || b.BurnTokensPerMinute != 100 ||
-		b.BurnUSDPerMinute != 1 || b.ProjectedCostNanoUSD != 290e9 || len(b.Models) != 2 || b.Models[0] != "opus" {
+	// An hour since its first request; the last ten minutes took $5 and
+	// 2000 tokens, so $0.50 and 200 tokens a minute; 3 h 50 min left:
+	// $60 + $115.
+	if b.ElapsedMinutes != 70 || b.RemainingMinutes != 230 || b.Tokens != 6000 || b.BurnTokensPerMinute != 200 ||
+		b.BurnUSDPerMinute != 0.5 || b.ProjectedCostNanoUSD != 175e9 || len(b.Models) != 2 || b.Models[0] != "opus" {
 		t.Errorf("active block %+v", b)
+	}
+	// Five minutes after its first request the block's own sums are the
+	// pace: $60 and 6000 tokens in 5 minutes, 4 h 45 min left.
+	r, err = BlocksReport(context.Background(), src, time.Time{}, at("10h15m"), at("10h15m"), time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := r.Blocks[1]; b.BurnTokensPerMinute != 1200 || b.BurnUSDPerMinute != 12 || b.ProjectedCostNanoUSD != 60e9+12e9*285 {
+		t.Errorf("a young active block %+v", b)
 	}
 	if old := r.Blocks[0]; old.ElapsedMinutes != 0 || old.ProjectedCostNanoUSD != 0 {
 		t.Errorf("a finished block has a projection: %+v", old)
