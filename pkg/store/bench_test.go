@@ -289,6 +289,25 @@ func BenchmarkStatsMillion(b *testing.B) {
 					}
 				}
 			})
+			// The daily, weekly and monthly reports read Days; the
+			// session report Groups("session"); blocks Blocks.
+			b.Run("days", func(b *testing.B) {
+				s := teamStore(b, engine)
+				for b.Loop() {
+					days, err := s.Days(ctx, from, to, ny)
+					if err != nil || len(days) != 30 || len(days[0].ByModel) == 0 {
+						b.Fatalf("%d days, %v", len(days), err)
+					}
+				}
+			})
+			b.Run("blocks", func(b *testing.B) {
+				s := teamStore(b, engine)
+				for b.Loop() {
+					if bs, err := s.Blocks(ctx, from, to); err != nil || len(bs) == 0 {
+						b.Fatalf("%d blocks, %v", len(bs), err)
+					}
+				}
+			})
 			for _, by := range GroupNames {
 				b.Run("by="+by, func(b *testing.B) {
 					s := teamStore(b, engine)
