@@ -1,8 +1,9 @@
 // Package analytics prices finished proxy requests into rows for the store,
 // and turns the store's sums into the /api/stats report that the daemon
-// serves and `cco stats` prints.
+// serves and `cco stats` prints. It also prices the messages of Claude
+// Code's own logs (claudelog) for `cco stats import`.
 //
-// It imports cache, control, pricing, proxy and store.
+// It imports cache, claudelog, control, pricing, proxy and store.
 package analytics
 
 import (
@@ -38,32 +39,40 @@ type Recorder struct {
 // it only prices the row and hands it to the queue.
 func (rec *Recorder) Record(d proxy.Done) {
 	u := d.Usage
-	model := u.Model
-	if model == "" {
-		model = "unknown"
-	}
-	cost, known := rec.Prices.Cost(u.Model, u.Tokens)
-	saved, _ := rec.Prices.PromptCacheSavings(u.Model, u.Tokens)
-	r := store.Record{
-		Time: d.Start, RequestID: d.RequestID, Model: model, Path: d.Path, Status: d.Status, Stream: u.Stream,
-		Input: u.Tokens.Input, Output: u.Tokens.Output, CacheWrite5m: u.Tokens.CacheWrite5m, CacheWrite1h: u.Tokens.CacheWrite1h,
-		CacheRead: u.Tokens.CacheRead, CostNano: cost, CostKnown: known, CacheHit: d.CacheHit, PromptCacheSavedNano: saved,
-		Latency: d.Latency, TTFB: d.TTFB, Upstream: d.Upstream, ErrorType: d.ErrorType, UserAgent: d.UserAgent, SessionID: d.SessionID,
-		User: d.User, Credential: d.Credential, Replica: rec.Replica,
-	}
+	r := Priced(rec.Prices, u.Model, u.Tokens)
+	r.Time, r.RequestID, r.MessageID, r.Path, r.Status, r.Stream = d.Start, d.RequestID, u.MessageID, d.Path, d.Status, u.Stream
+	r.CacheHit, r.Latency, r.TTFB, r.Upstream, r.ErrorType = d.CacheHit, d.Latency, d.TTFB, d.Upstream, d.ErrorType
+	r.UserAgent, r.SessionID, r.User, r.Credential, r.Replica = d.UserAgent, d.SessionID, d.User, d.Credential, rec.Replica
 	if d.CacheHit {
 		// Nothing was paid and no tokens were used: what the answer would
 		// have cost is the cache's saving, and prompt caching saved nothing.
-		r.SavedNano, r.CostNano, r.PromptCacheSavedNano = cost, 0, 0
+		r.SavedNano, r.CostNano, r.PromptCacheSavedNano = r.CostNano, 0, 0
 		r.Input, r.Output, r.CacheWrite5m, r.CacheWrite1h, r.CacheRead = 0, 0, 0, 0, 0
-	}
-	if u.Model == "" && cost == 0 && u.Tokens == (pricing.Tokens{}) {
-		r.CostKnown = true // no tokens, nothing to price (errors, count_tokens, models)
 	}
 	rec.Queue.Record(r)
 	if rec.Observe != nil {
 		rec.Observe(r)
 	}
+}
+
+// Priced is a row with model's tokens and their price: what they cost,
+// whether the model has a price, and what prompt caching saved. A row
+// without a model is "unknown"; one without a model or tokens has nothing
+// to price and counts as priced (errors, count_tokens, models).
+func Priced(prices *pricing.Table, model string, tok pricing.Tokens) store.Record {
+	cost, known := prices.Cost(model, tok)
+	saved, _ := prices.PromptCacheSavings(model, tok)
+	r := store.Record{
+		Model: model, Input: tok.Input, Output: tok.Output, CacheWrite5m: tok.CacheWrite5m, CacheWrite1h: tok.CacheWrite1h,
+		CacheRead: tok.CacheRead, CostNano: cost, CostKnown: known, PromptCacheSavedNano: saved,
+	}
+	if model == "" {
+		r.Model = "unknown"
+		if cost == 0 && tok == (pricing.Tokens{}) {
+			r.CostKnown = true
+		}
+	}
+	return r
 }
 
 // Ranges are the names /api/stats and `cco stats` accept.

@@ -14,6 +14,7 @@
 //   - control: the client of a running instance's control API;
 //   - analytics, store and pricing: `cco stats` without a running instance,
 //     and its money figures;
+//   - claudelog: Claude Code's session logs, which `cco stats import` reads;
 //   - logging: the log files `cco logs` reads and follows;
 //   - credentials and secret: `cco credentials`, and the keys `cco run` reads,
 //     held as secrets that never print;

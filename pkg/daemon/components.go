@@ -48,7 +48,7 @@ func openComponents(ctx context.Context, cfg config.Config, o Options, logger *l
 	if c.upstream, err = url.Parse(cfg.Upstream.URL); err != nil {
 		return nil, nil, fmt.Errorf("upstream URL: %w", err)
 	}
-	prices, err := loadPrices(cfg.Pricing.File)
+	prices, err := LoadPrices(cfg.Pricing.File)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -139,8 +139,9 @@ func openComponents(ctx context.Context, cfg config.Config, o Options, logger *l
 	return c, closeAll, nil
 }
 
-// loadPrices is the built-in table with the user's file on top, if any.
-func loadPrices(path string) (*pricing.Table, error) {
+// LoadPrices is the built-in table with the user's file on top, if any
+// (pricing.file); `cco stats import` prices with it too.
+func LoadPrices(path string) (*pricing.Table, error) {
 	table := pricing.Default()
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) || path == "" {

@@ -244,14 +244,14 @@ func TestListenErrors(t *testing.T) {
 // one is a configuration error naming the file.
 func TestLoadPrices(t *testing.T) {
 	dir := t.TempDir()
-	if table, err := loadPrices(filepath.Join(dir, "missing.json")); err != nil || table == nil {
+	if table, err := LoadPrices(filepath.Join(dir, "missing.json")); err != nil || table == nil {
 		t.Fatalf("missing file: %v", err)
 	}
 	path := filepath.Join(dir, "prices.json")
 	os.WriteFile(path, []byte(`{"models":[
 		{"id":"claude-haiku-4-5","input":2,"output":10,"cache_write_5m":2.5,"cache_write_1h":4,"cache_read":0.2},
 		{"id":"claude-sonnet-5-5","input":3,"output":15,"cache_write_5m":3.75,"cache_write_1h":6,"cache_read":0.3}]}`), 0o600)
-	table, err := loadPrices(path)
+	table, err := LoadPrices(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +266,7 @@ func TestLoadPrices(t *testing.T) {
 		t.Errorf("built-in price lost: %d %v", c, known)
 	}
 	os.WriteFile(path, []byte(`{"models":[{"id":"claude-x","input":-1}]}`), 0o600)
-	_, err = loadPrices(path)
+	_, err = LoadPrices(path)
 	var ce *config.Error
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "prices.json") {
 		t.Errorf("broken file: %v", err)

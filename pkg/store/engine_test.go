@@ -79,7 +79,7 @@ func TestDollarPlaceholders(t *testing.T) {
 			t.Errorf("dollarPlaceholders(%q) = %q, want %q", in, got, want)
 		}
 	}
-	if got := dollarPlaceholders(insertSQL(2)); !strings.HasSuffix(got, "$47, $48)") || strings.Contains(got, "?") {
+	if got := dollarPlaceholders(insertSQL(2)); !strings.HasSuffix(got, "$51, $52)") || strings.Contains(got, "?") {
 		t.Errorf("two rows' insert numbered as %q", got)
 	}
 }
@@ -137,7 +137,8 @@ func TestPostgresMigrations(t *testing.T) {
 	t.Run("from the previous schema", func(t *testing.T) {
 		o := postgresOptions(t)
 		db := rawDBFor(t, o)
-		if err := migrate(ctx, postgresEngine, db, pgMigrations[:latest-1]); err != nil {
+		// Schema 2, before the rollups: its rows are summed into them.
+		if err := migrate(ctx, postgresEngine, db, pgMigrations[:2]); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := db.Exec("INSERT INTO requests (time_ms, model, cost_nano) VALUES (1, 'old', 42)"); err != nil {

@@ -13,8 +13,8 @@ import (
 
 func TestMigrateFromEmpty(t *testing.T) {
 	s := openStore(t, testOptions(t))
-	if got := queryInt(t, s.db, "PRAGMA user_version"); got != 3 {
-		t.Errorf("user_version = %d, want 3", got)
+	if got := queryInt(t, s.db, "PRAGMA user_version"); got != 4 {
+		t.Errorf("user_version = %d, want 4", got)
 	}
 	rows, err := s.db.Query("SELECT name FROM pragma_table_info('requests') ORDER BY cid")
 	if err != nil {
@@ -32,14 +32,15 @@ func TestMigrateFromEmpty(t *testing.T) {
 	want := []string{"id", "time_ms", "request_id", "model", "path", "status", "stream",
 		"input_tokens", "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens",
 		"cost_nano", "cost_known", "cache_hit", "saved_nano", "latency_us", "ttfb_us", "error_type",
-		"prompt_cache_saved_nano", "user_agent", "session_id", "replica", "credential", "user_name"}
+		"prompt_cache_saved_nano", "user_agent", "session_id", "replica", "credential", "user_name",
+		"message_id", "imported"}
 	if !slices.Equal(cols, want) {
 		t.Errorf("columns\n got %v\nwant %v", cols, want)
 	}
 	if queryInt(t, s.db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'rollups'") != 1 {
 		t.Error("table rollups missing")
 	}
-	for _, idx := range []string{"requests_time", "requests_model_time"} {
+	for _, idx := range []string{"requests_time", "requests_model_time", "requests_request_id", "requests_message_id"} {
 		if queryInt(t, s.db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?", idx) != 1 {
 			t.Errorf("index %s missing", idx)
 		}
@@ -168,7 +169,7 @@ func TestLoadMigrations(t *testing.T) {
 		versions []int
 		err      string
 	}{
-		{"embedded", nil, []int{1, 2, 3}, ""},
+		{"embedded", nil, []int{1, 2, 3, 4}, ""},
 		{"ordered", fstest.MapFS{"migrations/0002_b.sql": file("b"), "migrations/0001_a.sql": file("a"), "migrations/README": file("")}, []int{1, 2}, ""},
 		{"gap", fstest.MapFS{"migrations/0001_a.sql": file("a"), "migrations/0003_c.sql": file("c")}, nil, "want version 2"},
 		{"not from 1", fstest.MapFS{"migrations/0002_b.sql": file("b")}, nil, "want version 1"},

@@ -39,6 +39,7 @@ import (
 type Record struct {
 	Time      time.Time // when the request started; zero means when Record was called
 	RequestID string    // upstream's request-id
+	MessageID string    // the answer's message.id
 	Model     string
 	Path      string // e.g. /v1/messages
 	Status    int
@@ -64,6 +65,10 @@ type Record struct {
 	// of the credential it sent (never the secret itself); the replica
 	// that served it (server.replica).
 	User, Credential, Replica string
+
+	// Imported marks a row read from Claude Code's session logs (Import),
+	// not proxied by cco.
+	Imported bool
 
 	// Upstream is the time the upstream took (see proxy.Done.Upstream). It
 	// is NOT stored in the database: it is only for the metrics, which
@@ -156,10 +161,10 @@ const (
 	input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens,
 	cost_nano, cost_known, cache_hit, saved_nano, prompt_cache_saved_nano,
 	latency_us, ttfb_us, error_type, user_agent, session_id,
-	user_name, credential, replica
+	user_name, credential, replica, message_id, imported
 ) VALUES `
-	rowParams = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-	rowArgs   = 24
+	rowParams = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	rowArgs   = 26
 
 	// rowsPerInsert rows go in one INSERT statement: far fewer statement
 	// executions (and driver round trips) than one per row, and well under
@@ -536,12 +541,20 @@ func (s *Store) writeBatch(ctx context.Context, rows []Record) error {
 }
 
 func (s *Store) insertRows(ctx context.Context, rows []Record) error {
-	all := rows
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if err := s.insertTx(ctx, tx, rows); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// insertTx inserts rows and adds them to the rollups, in tx.
+func (s *Store) insertTx(ctx context.Context, tx *sql.Tx, rows []Record) error {
+	all := rows
 	many, one := tx.StmtContext(ctx, s.insertMany), tx.StmtContext(ctx, s.insert)
 	args := make([]any, 0, rowsPerInsert*rowArgs)
 	for len(rows) > 0 {
@@ -557,17 +570,14 @@ func (s *Store) insertRows(ctx context.Context, rows []Record) error {
 				r.Input, r.Output, r.CacheWrite5m, r.CacheWrite1h, r.CacheRead,
 				r.CostNano, boolInt(r.CostKnown), boolInt(r.CacheHit), r.SavedNano, r.PromptCacheSavedNano,
 				r.Latency.Microseconds(), r.TTFB.Microseconds(), text(r.ErrorType), text(r.UserAgent), text(r.SessionID),
-				text(r.User), text(r.Credential), text(r.Replica))
+				text(r.User), text(r.Credential), text(r.Replica), text(r.MessageID), boolInt(r.Imported))
 		}
 		if _, err := stmt.ExecContext(ctx, args...); err != nil {
 			return err
 		}
 		rows = rows[n:]
 	}
-	if err := s.addRollups(ctx, tx, all); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return s.addRollups(ctx, tx, all)
 }
 
 // prune deletes the rows older than the retention period; the rollups stay.

@@ -159,6 +159,8 @@ func (s *scanner) errorObject(dst **wireError, v gjson.Result) {
 // message reads the fields of a message object (or an error envelope).
 func (s *scanner) message(m *wireMessage, k string, v gjson.Result) {
 	switch {
+	case strings.EqualFold(k, "id"):
+		s.str(&m.ID, v)
 	case strings.EqualFold(k, "type"):
 		s.str(&m.Type, v)
 	case strings.EqualFold(k, "model"):

@@ -69,6 +69,7 @@ type sseParser struct {
 
 	// What the stream has said.
 	model, stop, errType      string
+	messageID                 string
 	tokens                    pricing.Tokens
 	started, stopped, errored bool
 	lost                      bool // an event that mattered could not be read
@@ -248,6 +249,9 @@ func (s *sseParser) dispatch() {
 			if m.Model != "" {
 				s.model = m.Model
 			}
+			if m.ID != "" {
+				s.messageID = m.ID
+			}
 			if m.StopReason != nil && *m.StopReason != "" {
 				s.stop = *m.StopReason
 			}
@@ -288,6 +292,7 @@ func (s *sseParser) usage() Usage {
 	}
 	return Usage{
 		Model:      s.model,
+		MessageID:  s.messageID,
 		Tokens:     s.tokens,
 		StopReason: s.stop,
 		ErrorType:  s.errType,

@@ -58,6 +58,7 @@ const (
 // Usage is what a response said about itself.
 type Usage struct {
 	Model      string         // from the response (message.model); "" if none
+	MessageID  string         // the message's id (message.id, msg_...); "" if none
 	Tokens     pricing.Tokens // input, output and prompt-cache token counts
 	StopReason string         // e.g. "end_turn", "tool_use", "max_tokens"; "" if none
 	ErrorType  string         // e.g. "overloaded_error": from an SSE error event or a JSON error envelope

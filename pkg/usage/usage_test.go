@@ -34,54 +34,54 @@ var fixtures = []struct {
 	transform               func([]byte) []byte
 	want                    Usage
 }{
-	{name: "text", file: "text.sse", contentType: ctSSE, want: Usage{
+	{name: "text", file: "text.sse", contentType: ctSSE, want: Usage{MessageID: "msg_01XFDUDYJgAACzvnptvVoYEL",
 		Model: "claude-sonnet-4-5-20250929", Tokens: pricing.Tokens{Input: 25, Output: 15},
 		StopReason: "end_turn", Stream: true, Complete: true}},
-	{name: "tool_use", file: "tool_use.sse", contentType: ctSSE, want: Usage{
+	{name: "tool_use", file: "tool_use.sse", contentType: ctSSE, want: Usage{MessageID: "msg_014p7gG3wDgGV9EUtLvnow3U",
 		Model: "claude-haiku-4-5-20251001", Tokens: pricing.Tokens{Input: 472, Output: 89},
 		StopReason: "tool_use", Stream: true, Complete: true}},
-	{name: "thinking", file: "thinking.sse", contentType: ctSSE, want: Usage{
+	{name: "thinking", file: "thinking.sse", contentType: ctSSE, want: Usage{MessageID: "msg_01Ap4wZuRdXMq8yqQC8oWNF3",
 		Model: "claude-opus-4-5-20251101", Tokens: pricing.Tokens{Input: 36, Output: 218},
 		StopReason: "end_turn", Stream: true, Complete: true}},
-	{name: "cache_split", file: "cache_split.sse", contentType: ctSSE, want: Usage{
+	{name: "cache_split", file: "cache_split.sse", contentType: ctSSE, want: Usage{MessageID: "msg_01KfwtyoXnHL9xTRgvDmuYMc",
 		Model:      "claude-sonnet-4-5-20250929",
 		Tokens:     pricing.Tokens{Input: 6, Output: 321, CacheWrite5m: 1000, CacheWrite1h: 2000, CacheRead: 41250},
 		StopReason: "end_turn", Stream: true, Complete: true}},
-	{name: "delta_overwrite", file: "delta_overwrite.sse", contentType: ctSSE, want: Usage{
+	{name: "delta_overwrite", file: "delta_overwrite.sse", contentType: ctSSE, want: Usage{MessageID: "msg_01Q8Faay6S7QPTvEUUQARt7h",
 		// message_delta's total 560 keeps message_start's 1h part (60).
 		Model:      "claude-opus-4-1-20250805",
 		Tokens:     pricing.Tokens{Input: 2048, Output: 77, CacheWrite5m: 500, CacheWrite1h: 60, CacheRead: 1500},
 		StopReason: "max_tokens", Stream: true, Complete: true}},
-	{name: "pings", file: "pings.sse", contentType: ctSSE, want: Usage{
+	{name: "pings", file: "pings.sse", contentType: ctSSE, want: Usage{MessageID: "msg_01PingPingPingPingPingPing",
 		Model: "claude-3-5-haiku-20241022", Tokens: pricing.Tokens{Input: 12, Output: 4},
 		StopReason: "end_turn", Stream: true, Complete: true}},
-	{name: "truncated", file: "truncated.sse", contentType: ctSSE, want: Usage{
+	{name: "truncated", file: "truncated.sse", contentType: ctSSE, want: Usage{MessageID: "msg_01TruncTruncTruncTruncTrun",
 		Model: "claude-sonnet-4-5-20250929", Tokens: pricing.Tokens{Input: 1200, Output: 1, CacheRead: 800},
 		Stream: true}},
 	{name: "truncated_midline", file: "text.sse", contentType: ctSSE,
 		transform: func(b []byte) []byte { return b[:bytes.Index(b, []byte(`"usage":{"output_tokens":15`))+10] },
-		want:      Usage{Model: "claude-sonnet-4-5-20250929", Tokens: pricing.Tokens{Input: 25, Output: 1}, Stream: true}},
-	{name: "error_midstream", file: "error_midstream.sse", contentType: ctSSE, want: Usage{
+		want:      Usage{MessageID: "msg_01XFDUDYJgAACzvnptvVoYEL", Model: "claude-sonnet-4-5-20250929", Tokens: pricing.Tokens{Input: 25, Output: 1}, Stream: true}},
+	{name: "error_midstream", file: "error_midstream.sse", contentType: ctSSE, want: Usage{MessageID: "msg_01ErrErrErrErrErrErrErrErr",
 		Model: "claude-opus-4-5-20251101", Tokens: pricing.Tokens{Input: 310, Output: 1},
 		ErrorType: "overloaded_error", Stream: true}},
-	{name: "no_final_blank", file: "no_final_blank.sse", contentType: ctSSE, want: Usage{
+	{name: "no_final_blank", file: "no_final_blank.sse", contentType: ctSSE, want: Usage{MessageID: "msg_01NoBlankNoBlankNoBlankNo",
 		Model: "claude-haiku-4-5-20251001", Tokens: pricing.Tokens{Input: 9, Output: 3},
 		StopReason: "end_turn", Stream: true}},
 	{name: "crlf", file: "cache_split.sse", contentType: ctSSE,
 		transform: func(b []byte) []byte { return bytes.ReplaceAll(b, []byte("\n"), []byte("\r\n")) },
-		want: Usage{Model: "claude-sonnet-4-5-20250929",
+		want: Usage{MessageID: "msg_01KfwtyoXnHL9xTRgvDmuYMc", Model: "claude-sonnet-4-5-20250929",
 			Tokens:     pricing.Tokens{Input: 6, Output: 321, CacheWrite5m: 1000, CacheWrite1h: 2000, CacheRead: 41250},
 			StopReason: "end_turn", Stream: true, Complete: true}},
 	{name: "cr", file: "tool_use.sse", contentType: ctSSE,
 		transform: func(b []byte) []byte { return bytes.ReplaceAll(b, []byte("\n"), []byte("\r")) },
-		want: Usage{Model: "claude-haiku-4-5-20251001", Tokens: pricing.Tokens{Input: 472, Output: 89},
+		want: Usage{MessageID: "msg_014p7gG3wDgGV9EUtLvnow3U", Model: "claude-haiku-4-5-20251001", Tokens: pricing.Tokens{Input: 472, Output: 89},
 			StopReason: "tool_use", Stream: true, Complete: true}},
 	{name: "no_space", file: "delta_overwrite.sse", contentType: ctSSE,
 		transform: func(b []byte) []byte {
 			b = bytes.ReplaceAll(b, []byte("data: "), []byte("data:"))
 			return bytes.ReplaceAll(b, []byte("event: "), []byte("event:"))
 		},
-		want: Usage{Model: "claude-opus-4-1-20250805",
+		want: Usage{MessageID: "msg_01Q8Faay6S7QPTvEUUQARt7h", Model: "claude-opus-4-1-20250805",
 			Tokens:     pricing.Tokens{Input: 2048, Output: 77, CacheWrite5m: 500, CacheWrite1h: 60, CacheRead: 1500},
 			StopReason: "max_tokens", Stream: true, Complete: true}},
 	{name: "unnamed", file: "thinking.sse", contentType: ctSSE,
@@ -95,9 +95,9 @@ var fixtures = []struct {
 			}
 			return out
 		},
-		want: Usage{Model: "claude-opus-4-5-20251101", Tokens: pricing.Tokens{Input: 36, Output: 218},
+		want: Usage{MessageID: "msg_01Ap4wZuRdXMq8yqQC8oWNF3", Model: "claude-opus-4-5-20251101", Tokens: pricing.Tokens{Input: 36, Output: 218},
 			StopReason: "end_turn", Stream: true, Complete: true}},
-	{name: "message", file: "message.json", contentType: "application/json", want: Usage{
+	{name: "message", file: "message.json", contentType: "application/json", want: Usage{MessageID: "msg_01EcyWo6m4hyW8KHs2y2pei5",
 		Model:      "claude-haiku-4-5-20251001",
 		Tokens:     pricing.Tokens{Input: 2095, Output: 503, CacheWrite5m: 500, CacheWrite1h: 2000, CacheRead: 12000},
 		StopReason: "tool_use", Complete: true}},
@@ -319,7 +319,7 @@ func TestFakeUpstream(t *testing.T) {
 
 			u := sc.Usage.Resolved()
 			want := Usage{
-				Model: tc.model,
+				Model: tc.model, MessageID: fakeapi.MessageID([]byte(reqBody)),
 				Tokens: pricing.Tokens{Input: int64(u.Input), Output: int64(u.Output),
 					CacheWrite5m: int64(u.CacheWrite5m), CacheWrite1h: int64(u.CacheWrite1h), CacheRead: int64(u.CacheRead)},
 				StopReason: "tool_use",

@@ -66,6 +66,7 @@ type wireError struct {
 // wireMessage is a message object (a JSON body, message_start.message) or
 // an error envelope; content is skipped.
 type wireMessage struct {
+	ID         string     `json:"id"`
 	Type       string     `json:"type"`
 	Model      string     `json:"model"`
 	StopReason *string    `json:"stop_reason"`
@@ -134,7 +135,7 @@ func applyUsage(t *pricing.Tokens, u *wireUsage) {
 func jsonUsage(body []byte) Usage {
 	m, err := decodeMessage(body) // a type error still fills the other fields
 	var u Usage
-	u.Model = m.Model
+	u.Model, u.MessageID = m.Model, m.ID
 	applyUsage(&u.Tokens, m.Usage)
 	if m.StopReason != nil {
 		u.StopReason = *m.StopReason
