@@ -126,6 +126,7 @@ func runRun(ctx context.Context, info version.Info, sys *System, o runOptions) e
 		Stdout:       sys.Stdout,
 		Stderr:       console,
 		OpenBrowser:  open,
+		ReloadLimits: limitsReloader(sys, lc, o.flags),
 	}
 	// Under the Windows service manager, the manager starts and stops the
 	// instance; elsewhere signals do.

@@ -146,6 +146,7 @@ func printStats(w io.Writer, s *control.Stats) error {
 	if s.DroppedRecords > 0 {
 		fmt.Fprintf(w, "not recorded  %d requests (the analytics queue was full)\n", s.DroppedRecords)
 	}
+	printLimits(w, s)
 	if s.By != "" {
 		return printGroups(w, s)
 	}

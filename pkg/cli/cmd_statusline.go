@@ -100,6 +100,7 @@ func formatStatusLine(s control.StatusLine) string {
 	if s.TodaySavedNanoUSD > 0 {
 		parts = append(parts, "saved "+usd(s.TodaySavedNanoUSD))
 	}
+	parts = append(parts, limitMarks(s.Limits)...)
 	line := "cco " + strings.Join(parts, " · ")
 	if s.UpdateAvailable {
 		line += " · update available"

@@ -15,6 +15,7 @@
 //   - analytics, store and pricing: `cco stats` without a running instance,
 //     and its money figures;
 //   - claudelog: Claude Code's session logs, which `cco stats import` reads;
+//   - limits: the wording of the spend limits' resets in `cco stats`;
 //   - logging: the log files `cco logs` reads and follows;
 //   - credentials and secret: `cco credentials`, and the keys `cco run` reads,
 //     held as secrets that never print;

@@ -46,6 +46,8 @@ type Health struct {
 	Update *UpdateStatus `json:"update,omitempty"`
 	// Database is the analytics database's state.
 	Database *DatabaseStatus `json:"database,omitempty"`
+	// Limits are the spend limits the user set, and how much is spent.
+	Limits Limits `json:"limits,omitempty"`
 }
 
 // DatabaseStatus is the analytics database's state in Health.

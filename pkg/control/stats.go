@@ -38,6 +38,9 @@ type Stats struct {
 	Groups         []GroupStats `json:"groups,omitempty"`
 	DroppedRecords int64        `json:"dropped_records"` // rows the analytics queue could not take since start
 	ResponseCache  *CacheStats  `json:"response_cache,omitempty"`
+	// Limits are the instance's spend limits now, whatever the range;
+	// absent when none is set or no instance answered.
+	Limits Limits `json:"limits,omitempty"`
 }
 
 // Totals sums requests. Money is in nano-dollars (exact) and dollars.

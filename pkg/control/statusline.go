@@ -23,6 +23,8 @@ type StatusLine struct {
 	BlockCostNanoUSD      int64   `json:"block_cost_nano_usd"`
 	BlockRemainingMinutes float64 `json:"block_remaining_minutes"`
 	UpdateAvailable       bool    `json:"update_available"`
+	// Limits are the spend limits the user set, for a mark at 80% and 100%.
+	Limits Limits `json:"limits,omitempty"`
 }
 
 // StatusLine fetches /api/statusline for a session ("" for none).

@@ -17,6 +17,7 @@ import (
 	"github.com/visiquate/cco/pkg/cache"
 	"github.com/visiquate/cco/pkg/config"
 	"github.com/visiquate/cco/pkg/control"
+	"github.com/visiquate/cco/pkg/limits"
 	"github.com/visiquate/cco/pkg/live"
 	"github.com/visiquate/cco/pkg/metrics"
 	"github.com/visiquate/cco/pkg/pricing"
@@ -35,7 +36,8 @@ type components struct {
 	proxy    *proxy.Proxy
 	metrics  *metrics.Metrics
 	live     *live.Hub
-	dbPath   string // the SQLite file, or the PostgreSQL URL without its password
+	limits   *limits.Limiter // the spend limits
+	dbPath   string          // the SQLite file, or the PostgreSQL URL without its password
 }
 
 // openComponents opens the analytics database, loads the prices, builds the
@@ -111,7 +113,11 @@ func openComponents(ctx context.Context, cfg config.Config, o Options, logger *l
 	src.InFlight = func() int64 { return c.proxy.Stats().InFlight }
 	c.metrics = metrics.New(metrics.Build{Version: o.Info.Version, Commit: o.Info.Commit, GoVersion: o.Info.GoVersion}, src)
 	c.live = live.New(control.MaxLiveSessions)
+	c.limits = newLimiter(cfg, o, logger, c.store)
+	c.limits.Start(ctx)
+	closers = append(closers, c.limits.Stop)
 	recorder := &analytics.Recorder{Prices: prices, Queue: c.store, Replica: replica, Observe: func(r store.Record) {
+		c.limits.Add(r.Time, r.CostNano)
 		c.metrics.Observe(r)
 		if c.live.Subscribers() > 0 { // convert the row only when a dashboard listens
 			c.live.Publish(analytics.Request(r, 0))
@@ -130,6 +136,7 @@ func openComponents(ctx context.Context, cfg config.Config, o Options, logger *l
 		Cache:         c.cache,
 		CacheMaxEntry: int(min(cfg.Cache.Size, 64<<20)),
 		OnDone:        recorder.Record,
+		Admit:         c.limits.Admit,
 	})
 	closeAll := func() {
 		for i := len(closers) - 1; i >= 0; i-- {
@@ -171,7 +178,11 @@ func (c *components) stats(now func() time.Time) func(ctx context.Context, name,
 			s := c.cache.Stats()
 			cs = &s
 		}
-		return analytics.Report(ctx, c.store, name, by, now(), time.Local, c.store.Dropped(), cs)
+		st, err := analytics.Report(ctx, c.store, name, by, now(), time.Local, c.store.Dropped(), cs)
+		if st != nil {
+			st.Limits = c.limits.Status()
+		}
+		return st, err
 	}
 }
 
@@ -201,7 +212,11 @@ func (c *components) report(now func() time.Time) func(ctx context.Context, name
 // statusLine answers /api/statusline.
 func (c *components) statusLine(now func() time.Time) func(ctx context.Context, session string) (*control.StatusLine, error) {
 	return func(ctx context.Context, session string) (*control.StatusLine, error) {
-		return analytics.StatusLine(ctx, c.store, session, now(), time.Local)
+		st, err := analytics.StatusLine(ctx, c.store, session, now(), time.Local)
+		if st != nil {
+			st.Limits = c.limits.Status()
+		}
+		return st, err
 	}
 }
 

@@ -8,9 +8,9 @@
 // state file left behind by an earlier process: one that names this very
 // process, or a process that started after the file was written, is stale.
 //
-// It imports analytics, apierror, cache, config, control, live, logging,
-// metrics, pricing, proxy, runstate, secret, server, store, update and
-// version.
+// It imports analytics, apierror, cache, config, control, limits, live,
+// logging, metrics, pricing, proxy, runstate, secret, server, store, update
+// and version.
 package daemon
 
 import (
@@ -68,6 +68,10 @@ type Options struct {
 	Args []string
 	// Service names the service manager running this instance ($CCO_SERVICE).
 	Service string
+	// ReloadLimits reads the spend limits configured now (the file, the
+	// environment and the flags, as at start); the instance calls it every
+	// second, so a raised limit applies without a restart. nil: never.
+	ReloadLimits func() (config.Limits, error)
 }
 
 // Instance is a running cco. Its methods are safe for concurrent use.
@@ -196,6 +200,7 @@ func Start(ctx context.Context, o Options) (_ *Instance, err error) {
 		Shutdown:       func() { go in.stopWithin(in.shutdownTimeout, "control request") },
 		Proxy:          comps.proxy,
 		Update:         updates.Status,
+		Limits:         comps.limits.Status,
 		Database:       comps.database,
 		Stats:          comps.stats(o.Now),
 		Blocks:         comps.blocks(o.Now),

@@ -9,10 +9,13 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/visiquate/cco/pkg/apierror"
 )
 
 // BenchmarkProxy compares Proxy with a bare httputil.ReverseProxy (same
@@ -33,7 +36,16 @@ func BenchmarkProxy(b *testing.B) {
 	quiet := logrus.New()
 	quiet.Out = io.Discard
 	quiet.Level = logrus.WarnLevel
-	cco := New(Options{Upstream: target, MaxBodyBytes: 32 << 20, HeaderTimeout: time.Minute, IdleTimeout: time.Minute, Logger: quiet, Now: time.Now})
+	// Admit as the daemon sets it with no spend limit: one atomic load.
+	var limited atomic.Bool
+	admit := func() *apierror.Error {
+		if !limited.Load() {
+			return nil
+		}
+		return apierror.New(http.StatusTooManyRequests, "limited")
+	}
+	cco := New(Options{Upstream: target, MaxBodyBytes: 32 << 20, HeaderTimeout: time.Minute, IdleTimeout: time.Minute, Logger: quiet, Now: time.Now,
+		Admit: admit})
 
 	for _, size := range []int{200, 60 * 1024} {
 		body := []byte(`{"model":"claude-haiku-4-5","messages":[{"role":"user","content":"` + strings.Repeat("a", size) + `"}]}`)

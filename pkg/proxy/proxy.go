@@ -93,6 +93,11 @@ type Options struct {
 	// OnDone, when set, is told about every finished request, on the
 	// request's goroutine: it must be quick (analytics enqueue a row).
 	OnDone func(Done)
+	// Admit, when set, is asked before a POST /v1/messages goes upstream,
+	// after the cache has had its turn (an answer from the cache costs
+	// nothing): an error it returns is the answer instead (the spend
+	// limits). It runs on every such request and must be cheap.
+	Admit func() *apierror.Error
 }
 
 // Done describes a finished request, for analytics.
@@ -255,6 +260,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if body != nil {
 		defer body.release()
 		if p.opts.Cache != nil && cache.Cacheable(r.Method, r.URL.Path) && p.fromCache(w, r, ex, body.data) {
+			return
+		}
+	}
+	if p.opts.Admit != nil && r.Method == http.MethodPost && r.URL.Path == "/v1/messages" {
+		if e := p.opts.Admit(); e != nil {
+			p.answerError(w, ex, "refused by a spend limit", e)
 			return
 		}
 	}

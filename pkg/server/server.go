@@ -82,6 +82,9 @@ type Options struct {
 	// Update reports the background update check; nil, or a nil result,
 	// leaves it out of /health.
 	Update func() *control.UpdateStatus
+	// Limits reports the spend limits for /health; nil, or none set,
+	// leaves them out.
+	Limits func() control.Limits
 	// Proxy serves /v1/*; nil leaves those routes out.
 	Proxy Proxy
 	// AllowedHosts are Host names accepted besides loopback ones.
@@ -284,6 +287,9 @@ func (s *Server) health(c echo.Context) error {
 			h.Update = u
 			h.UpdateAvailable = u.Available
 		}
+	}
+	if s.opts.Limits != nil {
+		h.Limits = s.opts.Limits()
 	}
 	if s.opts.Database != nil {
 		db := s.opts.Database()
