@@ -24,9 +24,14 @@ func blocksCommand(sys *System) *cli.Command {
 		Usage: "print Claude's 5-hour usage blocks, the active one with its burn rate",
 		Description: "A block starts at the hour (UTC) of the first request after the previous block\n" +
 			"ended and lasts five hours; the active one is marked *, with its time left, burn rate\n" +
-			"and projected cost. Dates are YYYY-MM-DD (or YYYYMMDD), in --timezone.",
-		Flags: reportFlags(),
+			"and projected cost. Dates are YYYY-MM-DD (or YYYYMMDD), in --timezone.\n" +
+			"--live shows the active block from the running instance, redrawn every second, until q or\n" +
+			"Ctrl-C; not on a terminal it prints a line when the figures change and every minute.",
+		Flags: append(reportFlags(), &cli.BoolFlag{Name: "live", Usage: liveUsage}),
 		Action: func(c *cli.Context) error {
+			if c.Bool("live") {
+				return blocksLive(c, sys)
+			}
 			o, err := readReportOptions(c, sys)
 			if err != nil {
 				return err
