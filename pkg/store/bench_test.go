@@ -36,6 +36,15 @@ func benchRow(i int) Record {
 	return r
 }
 
+// benchID is an id made of prefix and 16 hex digits that look random
+// (splitmix64 of i).
+func benchID(prefix string, i int) string {
+	z := uint64(i) + 0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return fmt.Sprintf("%s%016x", prefix, z^(z>>31))
+}
+
 // BenchmarkInsert is the writer's throughput: rows committed in
 // transactions of the batch size, one op per row.
 func BenchmarkInsert(b *testing.B) {
@@ -52,6 +61,10 @@ func BenchmarkInsert(b *testing.B) {
 				n := min(size, b.N-done)
 				for i := range n { // time moves on, as it does for real rows
 					batch[i].Time = t0.Add(time.Duration(done+i) * time.Millisecond)
+					// and ids are unique and random, as real ones are (an
+					// index on them would take keys anywhere; see import.go).
+					batch[i].RequestID = benchID("req_011C", done+i)
+					batch[i].MessageID = benchID("msg_01", done+i)
 				}
 				if err := s.writeBatch(ctx, batch[:n]); err != nil {
 					b.Fatal(err)

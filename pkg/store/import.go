@@ -4,7 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
+	"slices"
+	"time"
 )
 
 // Importing rows that cco did not proxy: `cco stats import` reads Claude
@@ -15,6 +16,17 @@ import (
 // whether cco recorded it or an earlier import did, so importing the same
 // logs twice adds nothing. The rows it adds are marked imported and added
 // to the rollups in the same transaction, as the writer's are.
+//
+// The ids are looked for among the rows within importWindow of each row's
+// time, found through the index on time_ms that the stats use already:
+// indexes on the ids themselves (random keys, one entry per row) made the
+// writer's batches about seven times slower on a table of 250,000 rows
+// (BenchmarkInsert), a cost every proxied request would pay for the sake
+// of a rare import. Claude Code logs a message when its content has
+// arrived, cco records it at the request's start: minutes apart at most,
+// on the same clock. A row cco recorded more than importWindow away from
+// the log's time (a clock off by over an hour between the machine that
+// ran Claude Code and cco's) is not recognised.
 //
 // A batch's lookups and inserts are one transaction, which on SQLite holds
 // the write lock from its start (BEGIN IMMEDIATE) and on PostgreSQL takes
@@ -32,6 +44,9 @@ type Imported struct {
 
 // importBatch rows are looked up and inserted in one transaction.
 const importBatch = DefaultBatchSize
+
+// importWindow is how far from a row's time its ids are looked for.
+const importWindow = time.Hour
 
 // importLock is the key of PostgreSQL's advisory lock for imports ("cci").
 const importLock = 0x636369
@@ -91,23 +106,11 @@ func (s *Store) importBatch(ctx context.Context, rows []Record, added ids, commi
 			return out, fmt.Errorf("lock: %w", err)
 		}
 	}
-	var reqIDs, msgIDs []any
-	for i := range rows {
-		if id := text(rows[i].RequestID); id != "" {
-			reqIDs = append(reqIDs, id)
-		}
-		if id := text(rows[i].MessageID); id != "" {
-			msgIDs = append(msgIDs, id)
-		}
-	}
-	haveReq, err := s.present(ctx, tx, "request_id", reqIDs)
+	have, err := s.idsNear(ctx, tx, rows)
 	if err != nil {
 		return out, err
 	}
-	haveMsg, err := s.present(ctx, tx, "message_id", msgIDs)
-	if err != nil {
-		return out, err
-	}
+	haveReq, haveMsg := have.req, have.msg
 	add := make([]Record, 0, len(rows))
 	var sums rollupSums
 	for _, r := range rows {
@@ -142,29 +145,51 @@ func (s *Store) importBatch(ctx context.Context, rows []Record, added ids, commi
 	return out, nil
 }
 
-// present returns which of ids are in column (request_id or message_id)
-// of some row.
-func (s *Store) present(ctx context.Context, tx *sql.Tx, column string, ids []any) (map[string]bool, error) {
-	have := map[string]bool{}
-	if len(ids) == 0 {
-		return have, nil
+// idsNear returns the request ids and message ids of the rows within
+// importWindow of any of rows' times: the spans around them, merged, read
+// through the index on time_ms.
+func (s *Store) idsNear(ctx context.Context, tx *sql.Tx, rows []Record) (ids, error) {
+	have := ids{req: map[string]bool{}, msg: map[string]bool{}}
+	times := make([]int64, len(rows))
+	for i := range rows {
+		times[i] = rows[i].Time.UnixMilli()
 	}
-	q := "SELECT DISTINCT " + column + " FROM requests WHERE " + column + " IN (" +
-		strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ") + ")"
-	rs, err := tx.QueryContext(ctx, s.eng.rebind(q), ids...)
+	slices.Sort(times)
+	w := importWindow.Milliseconds()
+	for i := 0; i < len(times); {
+		lo, hi := times[i]-w, times[i]+w
+		for i++; i < len(times) && times[i]-w <= hi; i++ {
+			hi = times[i] + w
+		}
+		if err := s.readIDs(ctx, tx, lo, hi, have); err != nil {
+			return have, err
+		}
+	}
+	return have, nil
+}
+
+// readIDs adds the ids of the rows of [lo, hi] to have.
+func (s *Store) readIDs(ctx context.Context, tx *sql.Tx, lo, hi int64, have ids) error {
+	rs, err := tx.QueryContext(ctx, s.eng.rebind(`SELECT request_id, message_id FROM requests
+WHERE time_ms >= ? AND time_ms <= ? AND (request_id <> '' OR message_id <> '')`), lo, hi)
 	if err != nil {
-		return nil, fmt.Errorf("look up %s: %w", column, err)
+		return fmt.Errorf("look up ids: %w", err)
 	}
 	defer rs.Close()
 	for rs.Next() {
-		var id string
-		if err := rs.Scan(&id); err != nil {
-			return nil, fmt.Errorf("look up %s: %w", column, err)
+		var req, msg string
+		if err := rs.Scan(&req, &msg); err != nil {
+			return fmt.Errorf("look up ids: %w", err)
 		}
-		have[id] = true
+		if req != "" {
+			have.req[req] = true
+		}
+		if msg != "" {
+			have.msg[msg] = true
+		}
 	}
 	if err := rs.Err(); err != nil {
-		return nil, fmt.Errorf("look up %s: %w", column, err)
+		return fmt.Errorf("look up ids: %w", err)
 	}
-	return have, nil
+	return nil
 }

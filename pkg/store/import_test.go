@@ -48,13 +48,18 @@ func TestImport(t *testing.T) {
 		fresh := withIDs(randomRows(21, 1200, start, 3), "i")
 		fresh[0].RequestID = "" // an early Claude Code log: no request id
 		logged := append([]Record(nil), fresh...)
-		mine := func(r Record, req, msg string) Record { r.RequestID, r.MessageID = req, msg; return r }
+		// Claude Code logs a message after cco's row began it: the ids are
+		// looked for within importWindow of the log's time.
+		mine := func(r Record, req, msg string, at time.Time) Record {
+			r.RequestID, r.MessageID, r.Time = req, msg, at
+			return r
+		}
 		logged = append(logged,
-			mine(fresh[5], "req_own1", "msg_own1"),   // cco's, by both ids
-			mine(fresh[6], "req_own2", "msg_x2"),     // cco's, by its request id
-			mine(fresh[7], "", "msg_own1"),           // cco's, by its message id
-			mine(fresh[8], "req_other", "msg_i9"),    // repeats fresh[9]'s message
-			mine(fresh[10], fresh[10].RequestID, ""), // repeats fresh[10]'s request
+			mine(fresh[5], "req_own1", "msg_own1", own[0].Time.Add(40*time.Second)),       // cco's, by both ids
+			mine(fresh[6], "req_own2", "msg_x2", own[1].Time.Add(importWindow)),           // cco's, by its request id
+			mine(fresh[7], "", "msg_own1", own[0].Time.Add(-importWindow)),                // cco's, by its message id
+			mine(fresh[8], "req_other", "msg_i9", fresh[8].Time),                          // repeats fresh[9]'s message
+			mine(fresh[10], fresh[10].RequestID, "", fresh[10].Time.Add(-3*24*time.Hour)), // repeats fresh[10]'s request
 		)
 
 		// A dry run says what would be added, and adds nothing.

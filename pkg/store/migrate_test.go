@@ -40,7 +40,7 @@ func TestMigrateFromEmpty(t *testing.T) {
 	if queryInt(t, s.db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'rollups'") != 1 {
 		t.Error("table rollups missing")
 	}
-	for _, idx := range []string{"requests_time", "requests_model_time", "requests_request_id", "requests_message_id"} {
+	for _, idx := range []string{"requests_time", "requests_model_time"} {
 		if queryInt(t, s.db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?", idx) != 1 {
 			t.Errorf("index %s missing", idx)
 		}
