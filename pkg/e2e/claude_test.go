@@ -37,21 +37,7 @@ func TestClaudeCode(t *testing.T) {
 		cmd := exec.Command(claude, "-p", "say hi", "--output-format", "json", "--model", "claude-haiku-4-5", "--no-session-persistence")
 		cmd.Dir = work
 		cmd.Stdin = nil // /dev/null: an open empty pipe makes it wait
-		cmd.Env = []string{
-			"PATH=" + os.Getenv("PATH"),
-			"HOME=" + home,
-			"ANTHROPIC_BASE_URL=" + cco.URL,
-			"ANTHROPIC_API_KEY=sk-ant-api03-dummy-claude-code",
-			// No traffic besides the turn itself: no HEAD probe, no calls to
-			// api.anthropic.com (which would carry the key past cco).
-			"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1",
-			"DISABLE_TELEMETRY=1",
-			"DISABLE_AUTOUPDATER=1",
-			"DISABLE_ERROR_REPORTING=1",
-			// A failure shows as one request and exit 1, not as retries.
-			"CLAUDE_CODE_MAX_RETRIES=0",
-			"CLAUDE_CODE_DISABLE_NONSTREAMING_FALLBACK=1",
-		}
+		cmd.Env = claudeEnv(home, cco.URL)
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		start := time.Now()
@@ -111,5 +97,25 @@ func TestClaudeCode(t *testing.T) {
 	}
 	if !strings.Contains(cco.Log(), "cache=HIT") {
 		t.Errorf("no cache hit in cco's log:\n%s", cco.Log())
+	}
+}
+
+// claudeEnv is the environment Claude Code runs in, in HOME home, through
+// the cco at baseURL.
+func claudeEnv(home, baseURL string) []string {
+	return []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + home,
+		"ANTHROPIC_BASE_URL=" + baseURL,
+		"ANTHROPIC_API_KEY=sk-ant-api03-dummy-claude-code",
+		// No traffic besides the turn itself: no HEAD probe, no calls to
+		// api.anthropic.com (which would carry the key past cco).
+		"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1",
+		"DISABLE_TELEMETRY=1",
+		"DISABLE_AUTOUPDATER=1",
+		"DISABLE_ERROR_REPORTING=1",
+		// A failure shows as one request and exit 1, not as retries.
+		"CLAUDE_CODE_MAX_RETRIES=0",
+		"CLAUDE_CODE_DISABLE_NONSTREAMING_FALLBACK=1",
 	}
 }

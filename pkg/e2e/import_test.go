@@ -40,18 +40,7 @@ func TestClaudeCodeImport(t *testing.T) {
 		cmd := exec.Command(claude, "-p", prompt, "--output-format", "json", "--model", "claude-haiku-4-5")
 		cmd.Dir = work
 		cmd.Stdin = nil
-		cmd.Env = []string{
-			"PATH=" + os.Getenv("PATH"),
-			"HOME=" + home,
-			"ANTHROPIC_BASE_URL=" + cco.URL,
-			"ANTHROPIC_API_KEY=sk-ant-api03-dummy-claude-code",
-			"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1",
-			"DISABLE_TELEMETRY=1",
-			"DISABLE_AUTOUPDATER=1",
-			"DISABLE_ERROR_REPORTING=1",
-			"CLAUDE_CODE_MAX_RETRIES=0",
-			"CLAUDE_CODE_DISABLE_NONSTREAMING_FALLBACK=1",
-		}
+		cmd.Env = claudeEnv(home, cco.URL)
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		if err := cmd.Run(); err != nil {
@@ -62,15 +51,11 @@ func TestClaudeCodeImport(t *testing.T) {
 	ask("say bye")
 	ask("say hi") // a new session, the same question: answered from cco's cache
 
-	cli := func(args ...string) []byte {
+	// cliIn runs cco with env added to the instance's; cli, as it is.
+	cliIn := func(env []string, args ...string) []byte {
 		t.Helper()
 		cmd := exec.Command(ccoBin, args...)
-		cmd.Env = cco.Cmd.Env
-		if args[0] == "--empty-db" { // the same, on a database of its own
-			args = args[1:]
-			cmd = exec.Command(ccoBin, args...)
-			cmd.Env = append(cco.Cmd.Env, "CCO_DATABASE_URL=sqlite:///"+strings.TrimPrefix(filepath.ToSlash(filepath.Join(t.TempDir(), "empty.db")), "/"))
-		}
+		cmd.Env = append(append([]string(nil), cco.Cmd.Env...), env...)
 		var out, errOut bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errOut
 		if err := cmd.Run(); err != nil {
@@ -78,6 +63,7 @@ func TestClaudeCodeImport(t *testing.T) {
 		}
 		return out.Bytes()
 	}
+	cli := func(args ...string) []byte { t.Helper(); return cliIn(nil, args...) }
 	type stats struct {
 		Totals struct {
 			Requests  int64 `json:"requests"`
@@ -130,7 +116,8 @@ func TestClaudeCodeImport(t *testing.T) {
 		t.Errorf("import of Claude Code's own logs:\n%s", out)
 	}
 	// The same logs into an empty database: both messages would be new.
-	out = cli("--empty-db", "stats", "import", "--claude-dir", filepath.Join(home, ".claude"), "--min-age", "0", "--json", "--dry-run")
+	empty := "CCO_DATABASE_URL=sqlite:///" + strings.TrimPrefix(filepath.ToSlash(filepath.Join(t.TempDir(), "empty.db")), "/")
+	out = cliIn([]string{empty}, "stats", "import", "--claude-dir", filepath.Join(home, ".claude"), "--min-age", "0", "--json", "--dry-run")
 	if err := json.Unmarshal(out, &rep); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
