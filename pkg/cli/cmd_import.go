@@ -158,22 +158,16 @@ func runImport(ctx context.Context, sys *System, o importOptions) error {
 // dry run without a SQLite database creates none: it runs on an empty one
 // of its own, removed when it is closed.
 func openForImport(ctx context.Context, sys *System, cfg config.Config, dryRun bool) (*tempStore, error) {
-	opts := store.Options{Now: sys.Now}
+	opts, err := analyticsOptions(sys, cfg)
+	if err != nil {
+		return nil, err
+	}
 	tmp := ""
-	if config.IsPostgresURL(cfg.Database.URL) {
-		opts.URL, opts.Name = cfg.Database.URL, config.RedactURL(cfg.Database.URL)
-	} else {
-		path, err := config.SQLitePath(cfg.Database.URL)
-		if err != nil {
-			return nil, &config.Error{Key: "database.url", Msg: err.Error()}
+	if _, err := os.Stat(opts.Path); opts.Path != "" && dryRun && errors.Is(err, fs.ErrNotExist) {
+		if tmp, err = os.MkdirTemp("", "cco-import-"); err != nil {
+			return nil, err
 		}
-		if _, err := os.Stat(path); dryRun && errors.Is(err, fs.ErrNotExist) {
-			if tmp, err = os.MkdirTemp("", "cco-import-"); err != nil {
-				return nil, err
-			}
-			path = filepath.Join(tmp, "analytics.db")
-		}
-		opts.Path = path
+		opts.Path = filepath.Join(tmp, "analytics.db")
 	}
 	db, err := store.Open(ctx, opts)
 	if err != nil {

@@ -113,20 +113,32 @@ func withStats(ctx context.Context, sys *System, configPath string, port int,
 
 // openAnalytics opens the database when no instance runs.
 func openAnalytics(ctx context.Context, sys *System, cfg config.Config) (*store.Store, error) {
+	opts, err := analyticsOptions(sys, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Path != "" {
+		if _, err := os.Stat(opts.Path); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no analytics yet: %s does not exist (it is created by `cco run`)", opts.Path)
+		}
+	}
+	return store.Open(ctx, opts)
+}
+
+// analyticsOptions are the store options of the configured database: a
+// PostgreSQL URL, or the SQLite file's path.
+func analyticsOptions(sys *System, cfg config.Config) (store.Options, error) {
 	opts := store.Options{Now: sys.Now}
 	if config.IsPostgresURL(cfg.Database.URL) {
 		opts.URL, opts.Name = cfg.Database.URL, config.RedactURL(cfg.Database.URL)
-	} else {
-		path, err := config.SQLitePath(cfg.Database.URL)
-		if err != nil {
-			return nil, &config.Error{Key: "database.url", Msg: err.Error()}
-		}
-		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("no analytics yet: %s does not exist (it is created by `cco run`)", path)
-		}
-		opts.Path = path
+		return opts, nil
 	}
-	return store.Open(ctx, opts)
+	path, err := config.SQLitePath(cfg.Database.URL)
+	if err != nil {
+		return opts, &config.Error{Key: "database.url", Msg: err.Error()}
+	}
+	opts.Path = path
+	return opts, nil
 }
 
 func printStats(w io.Writer, s *control.Stats) error {

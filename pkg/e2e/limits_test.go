@@ -51,15 +51,8 @@ func TestSpendLimit(t *testing.T) {
 	}
 	health := func() control.Health {
 		t.Helper()
-		resp, err := http.Get(cco.URL + "/health")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
 		var h control.Health
-		if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
-			t.Fatal(err)
-		}
+		getJSON(t, cco.URL+"/health", &h)
 		return h
 	}
 

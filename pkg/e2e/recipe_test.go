@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -130,15 +129,8 @@ func totals(t *testing.T, replica string) control.Totals {
 // stats reads /api/stats?range=all from a replica, grouped by by.
 func stats(t *testing.T, replica, by string) control.Stats {
 	t.Helper()
-	resp, err := http.Get(replica + "/api/stats?range=all&by=" + by)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var st control.Stats
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		t.Fatal(err)
-	}
+	getJSON(t, replica+"/api/stats?range=all&by="+by, &st)
 	return st
 }
 
