@@ -7,6 +7,8 @@
 package apierror
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -59,8 +61,9 @@ func TypeFor(status int) string {
 
 // Envelope is the body of an error answer.
 type Envelope struct {
-	Type  string `json:"type"` // always "error"
-	Error Body   `json:"error"`
+	Type      string `json:"type"` // always "error"
+	Error     Body   `json:"error"`
+	RequestID string `json:"request_id,omitempty"`
 }
 
 // Body is the inner error object.
@@ -69,19 +72,28 @@ type Body struct {
 	Message string `json:"message"`
 }
 
-// JSON returns the envelope for e.
+// JSON returns the envelope for e, without a request id (an error event
+// inside a stream has none).
 func (e *Error) JSON() []byte {
-	t := e.Type
-	if t == "" {
-		t = TypeFor(e.Status)
-	}
-	b, _ := json.Marshal(Envelope{Type: "error", Error: Body{Type: t, Message: e.Message}})
+	b, _ := json.Marshal(Envelope{Type: "error", Error: Body{Type: e.errorType(), Message: e.Message}})
 	return b
 }
 
-// Write answers e on w.
-func Write(w http.ResponseWriter, e *Error) {
+func (e *Error) errorType() string {
+	if e.Type == "" {
+		return TypeFor(e.Status)
+	}
+	return e.Type
+}
+
+// Write answers e on w and returns the request id it gave the answer:
+// like the API's answers, cco's own carry one, in the request-id header
+// and the envelope, so that a client's report of an error can be found in
+// cco's log and analytics ("req_cco_" and 24 hex digits, random).
+func Write(w http.ResponseWriter, e *Error) string {
+	id := NewRequestID()
 	h := w.Header()
+	h.Set("Request-Id", id)
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Content-Type-Options", "nosniff")
 	if e.NoRetry {
@@ -90,8 +102,18 @@ func Write(w http.ResponseWriter, e *Error) {
 	if e.RetryAfter > 0 {
 		h.Set("retry-after", strconv.Itoa(e.RetryAfter))
 	}
-	body := append(e.JSON(), '\n')
+	body, _ := json.Marshal(Envelope{Type: "error", Error: Body{Type: e.errorType(), Message: e.Message}, RequestID: id})
+	body = append(body, '\n')
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(e.Status)
 	w.Write(body) //nolint:errcheck // the client may be gone; nothing to do
+	return id
+}
+
+// NewRequestID returns a request id of cco's own: "req_cco_" and 24 random
+// hex digits.
+func NewRequestID() string {
+	var b [12]byte
+	rand.Read(b[:]) //nolint:errcheck // crypto/rand.Read never fails
+	return "req_cco_" + hex.EncodeToString(b[:])
 }

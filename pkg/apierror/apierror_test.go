@@ -3,6 +3,7 @@ package apierror
 import (
 	"encoding/json"
 	"net/http/httptest"
+	"regexp"
 	"testing"
 )
 
@@ -18,6 +19,14 @@ func TestWrite(t *testing.T) {
 	}
 	if env.Type != "error" || env.Error.Type != "rate_limit_error" || env.Error.Message != "slow down" {
 		t.Errorf("envelope %+v", env)
+	}
+	// A request id of cco's own, in the header and the envelope, new each time.
+	id := rec.Header().Get("Request-Id")
+	if !regexp.MustCompile(`^req_cco_[0-9a-f]{24}$`).MatchString(id) || env.RequestID != id {
+		t.Errorf("request id %q, in the envelope %q", id, env.RequestID)
+	}
+	if other := Write(httptest.NewRecorder(), New(429, "again")); other == id || len(other) != len(id) {
+		t.Errorf("a second answer's id %q (the first %q)", other, id)
 	}
 	rec = httptest.NewRecorder()
 	Write(rec, New(413, "body of %d bytes is over the limit", 99))

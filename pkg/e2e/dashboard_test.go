@@ -279,7 +279,16 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	gh := fakegithub.NewGitHub(t, fakegithub.BuildRelease(t, fakegithub.ReleaseOptions{Version: "2026.12.1", Key: key, Binary: ccoBin}))
-	cco := ccoproc.StartCCO(t, bin, []string{"CCO_DATABASE_URL=sqlite://" + db, "CCO_NO_UPDATE_CHECK=", "CCO_GITHUB_API_URL=" + gh.URL}, "--upstream", u.URL)
+	// Six tabs and the test's own checks read /api/* far faster than a
+	// person does: the per-client limit (100 a minute, shared by every tab
+	// on 127.0.0.1) is raised so that only the limit under test, five live
+	// streams, refuses anything.
+	conf := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(conf, []byte("[rate_limit]\napi_rpm = 2000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cco := ccoproc.StartCCO(t, bin, []string{"CCO_DATABASE_URL=sqlite://" + db, "CCO_NO_UPDATE_CHECK=", "CCO_GITHUB_API_URL=" + gh.URL},
+		"--upstream", u.URL, "--config", conf)
 	if st := getStats(t, cco.URL, "all"); st.Totals.Requests != int64(seeded) {
 		t.Fatalf("cco sees %d of the %d seeded rows", st.Totals.Requests, seeded)
 	}
@@ -383,7 +392,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("the live request never reached the database")
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond)
 	}
 	for _, name := range []string{"daily", "weekly", "monthly", "session", "blocks"} {
 		do(t, tab, "pick the "+name+" report", chromedp.Click(chromedp.CSS(`button[data-report="`+name+`"]`)))

@@ -44,11 +44,12 @@ func TestAdmitRefusesBeforeTheUpstream(t *testing.T) {
 		t.Errorf("a cached answer over the limit: %d %s", r.StatusCode, r.Header.Get("X-Cco-Cache"))
 	}
 	r, got := f.post(t, strings.Replace(body, `"hi"`, `"hello"`, 1))
-	want := `{"type":"error","error":{"type":"rate_limit_error","message":"cco: daily spend limit reached"}}` + "\n"
-	if r.StatusCode != 429 || string(got) != want || r.Header.Get("X-Should-Retry") != "false" || r.Header.Get("Retry-After") != "600" {
+	id := r.Header.Get("Request-Id")
+	want := `{"type":"error","error":{"type":"rate_limit_error","message":"cco: daily spend limit reached"},"request_id":"` + id + `"}` + "\n"
+	if r.StatusCode != 429 || !strings.HasPrefix(id, "req_cco_") || string(got) != want || r.Header.Get("X-Should-Retry") != "false" || r.Header.Get("Retry-After") != "600" {
 		t.Errorf("refused: %d %v %q", r.StatusCode, r.Header, got)
 	}
-	if d := f.last(); d.Status != 429 || d.ErrorType != "rate_limit_error" || d.Upstream != 0 {
+	if d := f.last(); d.Status != 429 || d.ErrorType != "rate_limit_error" || d.Upstream != 0 || d.RequestID != id {
 		t.Errorf("reported %+v", d)
 	}
 	if n := len(f.up.Requests()); n != 1 {

@@ -279,7 +279,7 @@ func (p *Proxy) answerError(w http.ResponseWriter, ex *exchange, failure string,
 	if e.Type != "" {
 		ex.errorType = e.Type
 	}
-	apierror.Write(w, e)
+	ex.requestID = apierror.Write(w, e)
 }
 
 // fromCache answers from the cache when it can and reports whether it did.
