@@ -15,11 +15,22 @@ type StatusLineSource interface {
 	Session(ctx context.Context, id string) (store.GroupTotals, error)
 }
 
-// blockLookback is how far back StatusLine follows the chain of blocks to
+// BlockLookback is how far back ActiveBlock follows the chain of blocks to
 // find where the active one started: blocks run back to back while
 // requests keep coming, so the start depends on history; three days of
 // requests without a five-hour pause are not expected.
-const blockLookback = 72 * time.Hour
+const BlockLookback = 72 * time.Hour
+
+// ActiveBlock is the 5-hour block running at now, if there is one.
+func ActiveBlock(ctx context.Context, src interface {
+	Blocks(ctx context.Context, from, to time.Time) ([]store.Block, error)
+}, now time.Time) (store.Block, bool, error) {
+	bs, err := src.Blocks(ctx, now.Add(-BlockLookback), now.Add(time.Nanosecond))
+	if err != nil || len(bs) == 0 || !now.Before(bs[len(bs)-1].End) {
+		return store.Block{}, false, err
+	}
+	return bs[len(bs)-1], true, nil
+}
 
 // StatusLine builds the /api/statusline body for session ("" for none) at
 // now; days are loc's.
@@ -40,12 +51,11 @@ func StatusLine(ctx context.Context, src StatusLineSource, session string, now t
 		return nil, err
 	}
 	out.TodayCostNanoUSD, out.TodaySavedNanoUSD = t.CostNano, t.CacheSavedNano+t.PromptCacheSavedNano
-	bs, err := src.Blocks(ctx, now.Add(-blockLookback), end)
+	b, active, err := ActiveBlock(ctx, src, now)
 	if err != nil {
 		return nil, err
 	}
-	if n := len(bs); n > 0 && now.Before(bs[n-1].End) {
-		b := bs[n-1]
+	if active {
 		out.BlockActive, out.BlockCostNanoUSD, out.BlockRemainingMinutes = true, b.CostNano, b.End.Sub(now).Minutes()
 	}
 	return out, nil

@@ -36,20 +36,13 @@ func blocksCommand(sys *System) *cli.Command {
 			if err != nil {
 				return err
 			}
-			var report *control.Blocks
-			err = withStats(c.Context, sys, o.configPath, o.port,
-				func(ctx context.Context, cl control.Client) error {
+			report, err := fetchReport(c.Context, sys, o,
+				func(ctx context.Context, cl control.Client) (*control.Blocks, error) {
 					b, err := cl.BlocksIn(ctx, o.query)
-					report = &b
-					return err
+					return &b, err
 				},
-				func(ctx context.Context, db *store.Store) error {
-					now := sys.Now()
-					sp, err := analytics.Resolve(o.query, now, sys.location())
-					if err == nil {
-						report, err = analytics.BlocksReport(ctx, db, sp.From, sp.To, now, sp.Loc)
-					}
-					return err
+				func(ctx context.Context, db *store.Store, sp analytics.Span, now time.Time) (*control.Blocks, error) {
+					return analytics.BlocksReport(ctx, db, sp.From, sp.To, now, sp.Loc)
 				})
 			if err != nil {
 				return err

@@ -53,15 +53,14 @@ import (
 
 // Timing of the live view.
 const (
-	liveRedraw   = time.Second             // the terminal view's refresh
-	liveSettle   = 1500 * time.Millisecond // an event's row is committed this long after it (the store: within a second)
-	liveRefetch  = 2 * time.Second         // the report is asked for again this long after an event
-	liveMinGap   = 5 * time.Second         // but not more often than this: the dashboard and the status line share the /api/ rate limit
-	liveResync   = 30 * time.Second        // and at least this often (the burn rate's window moves on)
-	livePlain    = time.Minute             // not on a terminal: a line at least this often
-	liveRetry    = 2 * time.Second         // between attempts to reach a stopped instance (10 s after other errors)
-	liveStall    = 45 * time.Second        // a stream silent this long (the instance pings every 15 s) is opened again
-	liveLookback = 72 * time.Hour          // the report's range: the active block's start depends on the blocks before it
+	liveRedraw  = time.Second             // the terminal view's refresh
+	liveSettle  = 1500 * time.Millisecond // an event's row is committed this long after it (the store: within a second)
+	liveRefetch = 2 * time.Second         // the report is asked for again this long after an event
+	liveMinGap  = 5 * time.Second         // but not more often than this: the dashboard and the status line share the /api/ rate limit
+	liveResync  = 30 * time.Second        // and at least this often (the burn rate's window moves on)
+	livePlain   = time.Minute             // not on a terminal: a line at least this often
+	liveRetry   = 2 * time.Second         // between attempts to reach a stopped instance (10 s after other errors)
+	liveStall   = 45 * time.Second        // a stream silent this long (the instance pings every 15 s) is opened again
 )
 
 // liveUsage is --live's help; the command's description says more.
@@ -294,7 +293,7 @@ type (
 const liveStopped = "instance stopped, retrying…"
 
 func (l *liveLoop) fetch(ctx context.Context, base string) (control.Blocks, error) {
-	since := l.now().Add(-liveLookback).In(l.loc).Format(time.DateOnly)
+	since := l.now().Add(-analytics.BlockLookback).In(l.loc).Format(time.DateOnly)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	return control.Client{HTTP: l.http, BaseURL: base}.Blocks(ctx, since, "")
@@ -817,13 +816,10 @@ func modelList(models []string, short bool) string {
 	}
 	out := make([]string, len(models))
 	for i, m := range models {
-		if k := strings.LastIndexByte(m, '-'); k > 0 && len(m)-k-1 == 8 && strings.Trim(m[k+1:], "0123456789") == "" {
-			m = m[:k]
-		}
+		out[i] = modelName(m)
 		if short {
-			m = strings.TrimPrefix(m, "claude-")
+			out[i] = shortModel(m)
 		}
-		out[i] = m
 	}
 	return strings.Join(out, ", ")
 }

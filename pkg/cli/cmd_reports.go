@@ -101,19 +101,13 @@ func reportCommands(sys *System) []*cli.Command {
 }
 
 func runReport(ctx context.Context, sys *System, name string, o reportOptions) error {
-	var r *control.Report
-	err := withStats(ctx, sys, o.configPath, o.port,
-		func(ctx context.Context, c control.Client) error {
+	r, err := fetchReport(ctx, sys, o,
+		func(ctx context.Context, c control.Client) (*control.Report, error) {
 			got, err := c.Report(ctx, name, o.query)
-			r = &got
-			return err
+			return &got, err
 		},
-		func(ctx context.Context, db *store.Store) error {
-			sp, err := analytics.Resolve(o.query, sys.Now(), sys.location())
-			if err == nil {
-				r, err = analytics.PeriodReport(ctx, db, name, sp)
-			}
-			return err
+		func(ctx context.Context, db *store.Store, sp analytics.Span, _ time.Time) (*control.Report, error) {
+			return analytics.PeriodReport(ctx, db, name, sp)
 		})
 	if err != nil {
 		return err
@@ -125,6 +119,29 @@ func runReport(ctx context.Context, sys *System, name string, o reportOptions) e
 		return writeJSON(sys.Stdout, r)
 	}
 	return printReport(sys.Stdout, r, o, sys.columns())
+}
+
+// fetchReport asks the running instance for a report (remote), or with
+// none running works it out from the database (local) over the query's
+// span at now.
+func fetchReport[T any](ctx context.Context, sys *System, o reportOptions,
+	remote func(context.Context, control.Client) (T, error),
+	local func(ctx context.Context, db *store.Store, sp analytics.Span, now time.Time) (T, error)) (T, error) {
+	var out T
+	err := withStats(ctx, sys, o.configPath, o.port,
+		func(ctx context.Context, c control.Client) (err error) {
+			out, err = remote(ctx, c)
+			return err
+		},
+		func(ctx context.Context, db *store.Store) error {
+			now := sys.Now()
+			sp, err := analytics.Resolve(o.query, now, sys.location())
+			if err == nil {
+				out, err = local(ctx, db, sp, now)
+			}
+			return err
+		})
+	return out, err
 }
 
 // printReport prints a report as a table, with a total.

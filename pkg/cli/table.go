@@ -107,9 +107,7 @@ func (t *table) write(w io.Writer, width, maxPrio int) error {
 			if i < len(cells) {
 				s = cells[i]
 			}
-			if utf8.RuneCountInString(s) > widths[i] {
-				s = string([]rune(s)[:widths[i]-1]) + "…"
-			}
+			s = fit(s, widths[i])
 			if b.Len() > 0 {
 				b.WriteString("  ")
 			}
@@ -175,10 +173,13 @@ func trimZero(s string) string {
 
 // shortModel is a model's name without "claude-" and a date suffix:
 // claude-sonnet-4-5-20250929 is sonnet-4-5.
-func shortModel(m string) string {
-	m = strings.TrimPrefix(m, "claude-")
+func shortModel(m string) string { return strings.TrimPrefix(modelName(m), "claude-") }
+
+// modelName is a model's name without a date suffix:
+// claude-sonnet-4-5-20250929 is claude-sonnet-4-5.
+func modelName(m string) string {
 	if i := strings.LastIndexByte(m, '-'); i > 0 && len(m)-i == 9 && strings.Trim(m[i+1:], "0123456789") == "" {
-		m = m[:i]
+		return m[:i]
 	}
 	return m
 }

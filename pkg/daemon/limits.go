@@ -6,6 +6,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/visiquate/cco/pkg/analytics"
 	"github.com/visiquate/cco/pkg/config"
 	"github.com/visiquate/cco/pkg/limits"
 	"github.com/visiquate/cco/pkg/store"
@@ -29,10 +30,6 @@ func newLimiter(cfg config.Config, o Options, logger *logrus.Logger, st *store.S
 	})
 }
 
-// blockLookback is how far back storeSpend follows the chain of 5-hour
-// blocks to find the active one's start (as analytics.StatusLine does).
-const blockLookback = 72 * time.Hour
-
 // storeSpend is the analytics store as the limiter's Source.
 type storeSpend struct{ st *store.Store }
 
@@ -42,10 +39,6 @@ func (s storeSpend) Spent(ctx context.Context, from, to time.Time) (int64, error
 }
 
 func (s storeSpend) Block(ctx context.Context, at time.Time) (time.Time, int64, bool, error) {
-	bs, err := s.st.Blocks(ctx, at.Add(-blockLookback), at.Add(time.Nanosecond))
-	if err != nil || len(bs) == 0 {
-		return time.Time{}, 0, false, err
-	}
-	b := bs[len(bs)-1]
-	return b.Start, b.CostNano, at.Before(b.End), nil
+	b, ok, err := analytics.ActiveBlock(ctx, s.st, at)
+	return b.Start, b.CostNano, ok, err
 }
